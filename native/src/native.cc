@@ -1,0 +1,311 @@
+// containerd_ts_native: the syscalls the shim needs and Node does not expose.
+//
+//  - prctl(PR_SET_CHILD_SUBREAPER): runc create double-forks; the container
+//    init must be re-parented to the shim (not to pid 1) so the shim can reap
+//    it and learn its exact exit status.
+//  - waitid(P_PID) on an arbitrary pid: child_process only waits for children
+//    libuv spawned itself; a re-parented init is invisible to it.
+//  - recvmsg(SCM_RIGHTS): runc --console-socket hands over the pty master fd.
+//  - ioctl(TIOCSWINSZ): resize that pty.
+//
+// Blocking calls run on a dedicated std::thread per call, NOT the libuv
+// threadpool (4 threads by default: a few outstanding waits would starve
+// fs/dns/crypto work). The result goes back to the JS thread through a
+// napi_threadsafe_function, which also keeps the event loop alive until the
+// call settles (a shim must stay up to report its container's exit).
+//
+// Never waitpid(-1)/waitid(P_ALL) here: libuv reaps the children it spawned
+// by pid on SIGCHLD and would lose them; we only ever wait for one named pid.
+
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+namespace {
+
+// An Error shaped like Node's system errors: message, code ('ECHILD'), errno, syscall.
+Napi::Error ErrnoError(Napi::Env env, int err, const std::string& syscall,
+                       const std::string& detail = "") {
+  const char* name = strerrorname_np(err);
+  std::string code = name ? name : "E" + std::to_string(err);
+  std::string msg = syscall + " " + code + ": " + std::strerror(err);
+  if (!detail.empty()) msg += " (" + detail + ")";
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", code);
+  e.Set("errno", Napi::Number::New(env, -err));  // negative, as in Node
+  e.Set("syscall", syscall);
+  return e;
+}
+
+// Result of a blocking job, filled on the worker thread, read on the JS thread.
+struct Outcome {
+  int err = 0;          // errno; 0 = success
+  std::string syscall;  // failing call, for the error
+  std::string detail;   // extra message text
+  std::function<Napi::Value(Napi::Env)> value;  // builds the resolved value
+};
+
+struct Job {
+  Napi::Promise::Deferred deferred;
+  Outcome outcome;
+};
+
+// Runs on the JS thread (env is null if the environment is being torn down).
+void Settle(Napi::Env env, Napi::Function, std::nullptr_t*, Job* job) {
+  if (env != nullptr) {
+    Napi::HandleScope scope(env);
+    const Outcome& o = job->outcome;
+    if (o.err != 0)
+      job->deferred.Reject(ErrnoError(env, o.err, o.syscall, o.detail).Value());
+    else
+      job->deferred.Resolve(o.value ? o.value(env) : env.Undefined());
+  }
+  delete job;
+}
+
+using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Job, Settle>;
+
+// Runs `work` on a fresh detached thread; the promise settles with its Outcome.
+Napi::Promise RunInThread(Napi::Env env, const char* name, std::function<Outcome()> work) {
+  Job* job = new Job{Napi::Promise::Deferred::New(env), {}};
+  Napi::Promise promise = job->deferred.Promise();
+  Tsfn tsfn = Tsfn::New(env, name, 0, 1);  // refs the loop until Release()
+  try {
+    std::thread([tsfn, job, work = std::move(work)]() {
+      // Signals stay with the main thread (libuv's SIGCHLD handling, Node's
+      // signal handlers); this thread must not absorb them.
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      job->outcome = work();
+      if (tsfn.BlockingCall(job) != napi_ok) delete job;  // env gone
+      tsfn.Release();
+    }).detach();
+  } catch (const std::system_error& e) {  // thread creation failed
+    tsfn.Release();
+    job->deferred.Reject(ErrnoError(env, e.code().value(), "pthread_create").Value());
+    delete job;
+  }
+  return promise;
+}
+
+// {pid, exitCode, signal, status} from a waitid siginfo; status is
+// containerd's: the exit code, or 128+signal if killed.
+Napi::Value ExitStatusValue(Napi::Env env, pid_t pid, int code, int sistatus) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", pid);
+  bool exited = code == CLD_EXITED;
+  o.Set("exitCode", exited ? Napi::Value(Napi::Number::New(env, sistatus)) : env.Null());
+  o.Set("signal", exited ? env.Null() : Napi::Value(Napi::Number::New(env, sistatus)));
+  o.Set("status", exited ? sistatus : 128 + sistatus);
+  return o;
+}
+
+pid_t PidArg(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "pid must be a number");
+  int32_t pid = info[0].As<Napi::Number>().Int32Value();
+  if (pid <= 0) throw Napi::RangeError::New(info.Env(), "pid must be a positive integer");
+  return pid;
+}
+
+int Int32Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+void SetChildSubreaper(const Napi::CallbackInfo& info) {
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    throw ErrnoError(info.Env(), errno, "prctl", "PR_SET_CHILD_SUBREAPER");
+}
+
+// Blocks (on its own thread) until `pid` exits and reaps it.
+Napi::Value WaitForExit(const Napi::CallbackInfo& info) {
+  pid_t pid = PidArg(info);
+  return RunInThread(info.Env(), "containerd_ts_native.waitForExit", [pid]() {
+    Outcome o;
+    siginfo_t si;
+    int rc;
+    do {
+      std::memset(&si, 0, sizeof si);
+      rc = waitid(P_PID, pid, &si, WEXITED);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      o.err = errno;
+      o.syscall = "waitid";
+      o.detail = "pid " + std::to_string(pid);
+      return o;
+    }
+    int code = si.si_code, status = si.si_status;
+    o.value = [pid, code, status](Napi::Env env) { return ExitStatusValue(env, pid, code, status); };
+    return o;
+  });
+}
+
+// Non-blocking: reaps `pid` if it has exited, else returns null.
+Napi::Value ReapPid(const Napi::CallbackInfo& info) {
+  pid_t pid = PidArg(info);
+  siginfo_t si;
+  int rc;
+  do {
+    std::memset(&si, 0, sizeof si);  // si_pid stays 0 if nothing to reap
+    rc = waitid(P_PID, pid, &si, WEXITED | WNOHANG);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) throw ErrnoError(info.Env(), errno, "waitid", "pid " + std::to_string(pid));
+  if (si.si_pid == 0) return info.Env().Null();
+  return ExitStatusValue(info.Env(), pid, si.si_code, si.si_status);
+}
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// poll() one fd for input until the absolute monotonic deadline; 0 on ready,
+// else errno (ETIMEDOUT on timeout).
+int WaitReadable(int fd, int64_t deadline) {
+  for (;;) {
+    int64_t left = deadline - NowMs();
+    if (left <= 0) return ETIMEDOUT;
+    pollfd p{fd, POLLIN, 0};
+    int rc = poll(&p, 1, left > INT32_MAX ? INT32_MAX : int(left));
+    if (rc > 0) return 0;
+    if (rc < 0 && errno != EINTR) return errno;
+  }
+}
+
+// Accepts one connection on `lfd` and receives one SCM_RIGHTS fd from it.
+Outcome AcceptAndReceive(int lfd, int64_t deadline) {
+  Outcome o;
+  int cfd = -1, fd = -1;
+  auto fail = [&](int err, const char* syscall) {
+    o.err = err;
+    o.syscall = syscall;
+  };
+  if (int err = WaitReadable(lfd, deadline)) {
+    fail(err, "accept");
+  } else if ((cfd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC)) < 0) {
+    fail(errno, "accept4");
+  } else if (int err = WaitReadable(cfd, deadline)) {
+    fail(err, "recvmsg");
+  } else {
+    // runc sends the terminal name as payload; we read and drop it.
+    char payload[4096];
+    iovec iov{payload, sizeof payload};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    do n = recvmsg(cfd, &msg, MSG_CMSG_CLOEXEC);  // fd must not leak into runc & co.
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      fail(errno, "recvmsg");
+    } else {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int* fds = reinterpret_cast<int*>(CMSG_DATA(c));
+        for (size_t i = 0; i < count; i++) {
+          if (fd < 0) fd = fds[i];
+          else close(fds[i]);  // only one fd is expected; never leak extras
+        }
+      }
+      if (fd < 0) {
+        fail(EBADMSG, "recvmsg");
+        o.detail = n == 0 ? "peer closed without sending an fd" : "message carried no SCM_RIGHTS fd";
+      }
+    }
+  }
+  if (cfd >= 0) close(cfd);
+  if (fd >= 0) o.value = [fd](Napi::Env env) { return Napi::Number::New(env, fd); };
+  return o;
+}
+
+// Listens at a unix socket path, receives one fd (runc's --console-socket).
+// The socket is bound before this returns, so the caller may start runc
+// right after calling it; only accept/recvmsg run on the thread.
+Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "socketPath must be a string");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int timeoutMs = Int32Arg(info, 1, "timeoutMs");
+  if (timeoutMs < 0) throw Napi::RangeError::New(env, "timeoutMs must be >= 0");
+
+  auto rejected = [&](int err, const char* syscall) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(ErrnoError(env, err, syscall, path).Value());
+    return d.Promise();
+  };
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) return rejected(ENAMETOOLONG, "bind");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+  int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (lfd < 0) return rejected(errno, "socket");
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    close(lfd);
+    return rejected(err, "bind");  // e.g. EADDRINUSE: not ours, do not unlink
+  }
+  if (listen(lfd, 1) != 0) {
+    int err = errno;
+    close(lfd);
+    unlink(path.c_str());
+    return rejected(err, "listen");
+  }
+  int64_t deadline = NowMs() + timeoutMs;
+  return RunInThread(env, "containerd_ts_native.receiveFd", [lfd, path, deadline, timeoutMs]() {
+    Outcome o = AcceptAndReceive(lfd, deadline);
+    close(lfd);
+    unlink(path.c_str());
+    if (o.err == ETIMEDOUT)
+      o.detail = "no fd received on " + path + " within " + std::to_string(timeoutMs) + " ms";
+    else if (o.err != 0 && o.detail.empty())
+      o.detail = path;
+    return o;
+  });
+}
+
+void SetWindowSize(const Napi::CallbackInfo& info) {
+  int fd = Int32Arg(info, 0, "fd");
+  int rows = Int32Arg(info, 1, "rows"), cols = Int32Arg(info, 2, "cols");
+  if (rows < 0 || cols < 0 || rows > 0xffff || cols > 0xffff)
+    throw Napi::RangeError::New(info.Env(), "rows and cols must be within 0..65535");
+  winsize ws{};
+  ws.ws_row = static_cast<unsigned short>(rows);
+  ws.ws_col = static_cast<unsigned short>(cols);
+  if (ioctl(fd, TIOCSWINSZ, &ws) != 0)
+    throw ErrnoError(info.Env(), errno, "ioctl", "TIOCSWINSZ on fd " + std::to_string(fd));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
+  exports.Set("waitForExit", Napi::Function::New(env, WaitForExit));
+  exports.Set("reapPid", Napi::Function::New(env, ReapPid));
+  exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(containerd_ts_native, Init)

@@ -1,0 +1,105 @@
+import { isRuntimeError, invalidArgument, type RuntimeError } from '../errors.js';
+import { describeOptions, parseArgs, table, type OptionSpec, type Parsed } from './args.js';
+import { DaemonClient } from './client.js';
+import { containersList, containersRemove } from './commands/containers.js';
+import { imagesImport, imagesList, imagesRemove } from './commands/images.js';
+import { run, runOptions } from './commands/run.js';
+import { killOptions, tasksKill, tasksList, tasksRemove } from './commands/tasks.js';
+
+const DEFAULT_ADDRESS = '/run/containerd-ts/containerd-ts.sock';
+
+const globalOptions: Record<string, OptionSpec> = {
+  address: { type: 'string', short: 'a', description: `daemon socket (env CONTAINERD_TS_ADDRESS, default ${DEFAULT_ADDRESS})`, placeholder: 'PATH' },
+  namespace: { type: 'string', short: 'n', description: 'namespace (env CONTAINERD_NAMESPACE, default "default")', placeholder: 'NS' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+};
+
+interface Command {
+  summary: string;
+  usage: string;
+  options?: Record<string, OptionSpec>;
+  /** Positionals after which the rest of argv is passed through untouched. */
+  fixed?: number;
+  action: (client: DaemonClient, args: Parsed) => Promise<number>;
+}
+
+const stateDir = () => process.env.CONTAINERD_TS_STATE ?? '/run/containerd-ts';
+
+const COMMANDS: Record<string, Command> = {
+  version: {
+    summary: 'show client and daemon versions',
+    usage: 'version',
+    action: async (client) => {
+      const { VERSION } = await import('../daemon/version.js');
+      process.stdout.write(`Client:\n  Version:  ${VERSION.version}\n\n`);
+      const v = await client.call('version', 'Version', {});
+      process.stdout.write(`Server:\n  Version:  ${v.version}\n  Revision: ${v.revision}\n`);
+      return 0;
+    },
+  },
+  run: { summary: 'run a container from an image', usage: 'run [OPTIONS] IMAGE ID [COMMAND [ARG...]]', options: runOptions, fixed: 2, action: (c, a) => run(c, a, stateDir()) },
+  'images import': { summary: 'import an OCI image archive (file or - for stdin)', usage: 'images import FILE', action: imagesImport },
+  'images ls': { summary: 'list images', usage: 'images ls', action: imagesList },
+  'images rm': { summary: 'remove images', usage: 'images rm NAME [NAME...]', action: imagesRemove },
+  'containers ls': { summary: 'list containers', usage: 'containers ls', action: containersList },
+  'containers rm': { summary: 'remove containers (and their snapshots)', usage: 'containers rm ID [ID...]', action: containersRemove },
+  'tasks ls': { summary: 'list tasks', usage: 'tasks ls', action: tasksList },
+  'tasks kill': { summary: 'signal a task', usage: 'tasks kill [OPTIONS] ID', options: killOptions, action: tasksKill },
+  'tasks rm': { summary: 'delete stopped tasks', usage: 'tasks rm ID [ID...]', action: tasksRemove },
+  'namespaces ls': {
+    summary: 'list namespaces',
+    usage: 'namespaces ls',
+    action: async (client) => {
+      const { namespaces } = await client.call('namespaces', 'List', {});
+      process.stdout.write(table(['NAME', 'LABELS'], namespaces.map((n) => [n.name, Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')])));
+      return 0;
+    },
+  },
+};
+
+const ALIASES: Record<string, string> = { image: 'images', i: 'images', container: 'containers', c: 'containers', task: 'tasks', t: 'tasks', namespace: 'namespaces', ns: 'namespaces', list: 'ls', remove: 'rm', delete: 'rm', del: 'rm' };
+
+function help(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);
+  return `ctr-ts: the containerd-ts client\n\nUsage: ctr-ts [GLOBAL OPTIONS] COMMAND [ARGS]\n\nCommands:\n${rows.join('\n')}\n\nGlobal options:\n${describeOptions(globalOptions)}\n\nRun "ctr-ts COMMAND --help" for a command's options.\n`;
+}
+
+/** Finds the command: one word ("run") or two ("images ls"), with ctr's aliases. */
+function lookup(words: string[]): { name: string; command: Command; rest: string[] } | undefined {
+  const [a, b] = words.map((w) => ALIASES[w] ?? w);
+  if (a && b && COMMANDS[`${a} ${b}`]) return { name: `${a} ${b}`, command: COMMANDS[`${a} ${b}`]!, rest: words.slice(2) };
+  if (a && COMMANDS[a]) return { name: a, command: COMMANDS[a]!, rest: words.slice(1) };
+  return undefined;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const global = parseArgs(argv, globalOptions, 1);
+  const words = [...global.positionals, ...global.rest];
+  if (global.options.help || words.length === 0) {
+    process.stdout.write(help());
+    return words.length === 0 && !global.options.help ? 1 : 0;
+  }
+  const found = lookup(words);
+  if (!found) throw invalidArgument(`unknown command "${words.slice(0, 2).join(' ')}"; run ctr-ts --help`);
+  const spec = { ...(found.command.options ?? {}), help: globalOptions.help! };
+  const args = parseArgs(found.rest, spec, found.command.fixed);
+  if (args.options.help) {
+    process.stdout.write(`Usage: ctr-ts ${found.command.usage}\n\n${found.command.summary}\n${found.command.options ? `\nOptions:\n${describeOptions(found.command.options)}\n` : ''}`);
+    return 0;
+  }
+  const address = (global.options.address as string | undefined) ?? process.env.CONTAINERD_TS_ADDRESS ?? DEFAULT_ADDRESS;
+  const namespace = (global.options.namespace as string | undefined) ?? process.env.CONTAINERD_NAMESPACE ?? 'default';
+  const client = new DaemonClient(address, namespace);
+  try {
+    return await found.command.action(client, args);
+  } finally {
+    client.close();
+  }
+}
+
+/** Prints an error the way a user can act on it; exit status 1 like ctr. */
+export function reportError(err: unknown): number {
+  const message = isRuntimeError(err) ? (err as RuntimeError).message : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`ctr-ts: ${message}\n`);
+  return 1;
+}

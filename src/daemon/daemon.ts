@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { FsContentStore } from '../snapshot/content-fs.js';
+import type { ContentStore } from '../snapshot/content.js';
+import { OverlaySnapshotter } from '../snapshot/overlay.js';
+import type { Snapshotter } from '../snapshot/snapshotter.js';
+import { createMachined, type Machined } from '../systemd/machined.js';
+import { SystemBus } from '../systemd/bus.js';
+import { createSystemd, type Systemd } from '../systemd/systemd.js';
+import type { DaemonConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { ContainerStore } from './metadata/containers.js';
+import { MetadataDb } from './metadata/db.js';
+import { ImageStore } from './metadata/images.js';
+import { NamespaceStore } from './metadata/namespaces.js';
+import { TaskManager } from './tasks/task-manager.js';
+
+/**
+ * Everything the daemon holds, wired once: metadata stores, content,
+ * snapshotter, systemd connection and the task manager. The gRPC layer
+ * only looks things up here.
+ */
+export class Daemon {
+  readonly uuid: string;
+  readonly db: MetadataDb;
+  readonly namespaces: NamespaceStore;
+  readonly images: ImageStore;
+  readonly containers: ContainerStore;
+  readonly snapshotter: Snapshotter;
+  readonly bus: SystemBus;
+  readonly systemd: Systemd;
+  readonly machined: Machined;
+  readonly tasks: TaskManager;
+
+  private constructor(
+    readonly config: DaemonConfig,
+    readonly log: Logger,
+    readonly content: ContentStore,
+  ) {
+    this.uuid = loadUuid(config.root);
+    this.db = new MetadataDb(config.root);
+    this.namespaces = new NamespaceStore(this.db);
+    this.images = new ImageStore(this.db);
+    this.containers = new ContainerStore(this.db);
+    this.snapshotter = new OverlaySnapshotter({ root: config.root, db: this.db.snapshots });
+    this.bus = new SystemBus();
+    this.systemd = createSystemd({ bus: this.bus });
+    this.machined = createMachined({ bus: this.bus });
+    const snapshotter = this.snapshotter;
+    this.tasks = new TaskManager({
+      config,
+      containers: this.containers,
+      rootfs: { mounts: (ns, key) => snapshotter.mounts(`${ns}/${key}`) },
+      systemd: this.systemd,
+      machined: this.machined,
+      log,
+    });
+    this.namespaces.ensure('default');
+  }
+
+  static async open(config: DaemonConfig, log: Logger): Promise<Daemon> {
+    await mkdir(config.root, { recursive: true, mode: 0o711 });
+    await mkdir(config.state, { recursive: true, mode: 0o711 });
+    const content = await FsContentStore.open(path.join(config.root, 'content'));
+    return new Daemon(config, log, content);
+  }
+
+  async close(): Promise<void> {
+    this.bus.close();
+    await this.db.close();
+  }
+}
+
+/** A UUID per root dir, so Introspection.Server stays the same across restarts. */
+function loadUuid(root: string): string {
+  const file = path.join(root, 'uuid');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const uuid = randomUUID();
+  writeFileSync(file, uuid + '\n');
+  return uuid;
+}

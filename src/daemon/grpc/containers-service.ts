@@ -1,0 +1,36 @@
+import type { ContainersHandlers } from '../../proto-types.js';
+import { failedPrecondition } from '../../errors.js';
+import type { ContainerStore } from '../metadata/containers.js';
+import type { TaskManager } from '../tasks/task-manager.js';
+import { containerFromProto, containerToProto } from './convert.js';
+import { namespaceOf, serverStream, unary } from './handlers.js';
+import type { NamespaceStore } from '../metadata/namespaces.js';
+
+/** Containers: metadata records; a container with a live task cannot be deleted. */
+export function containersService(store: ContainerStore, namespaces: NamespaceStore, tasks: TaskManager): ContainersHandlers {
+  return {
+    Get: unary((req, call) => ({ container: containerToProto(store.get(namespaceOf(call), req.id)) })),
+    List: unary((_req, call) => ({ containers: store.list(namespaceOf(call)).map(containerToProto) })),
+    ListStream: serverStream(async (_req, call) => {
+      for (const c of store.list(namespaceOf(call))) call.write({ container: containerToProto(c) });
+    }),
+    Create: unary((req, call) => {
+      const ns = namespaceOf(call);
+      namespaces.ensure(ns);
+      return { container: containerToProto(store.create(ns, containerFromProto(req.container))) };
+    }),
+    Update: unary((req, call) => {
+      const ns = namespaceOf(call);
+      const incoming = containerFromProto(req.container);
+      const current = store.get(ns, incoming.id);
+      const merged = { ...current, ...incoming, createdAt: current.createdAt, updatedAt: current.updatedAt };
+      return { container: containerToProto(store.update(ns, merged, req.update_mask?.paths ?? [])) };
+    }),
+    Delete: unary((req, call) => {
+      const ns = namespaceOf(call);
+      if (tasks.has(ns, req.id)) throw failedPrecondition(`container "${req.id}" has a task: delete the task first (ctr-ts tasks rm ${req.id})`);
+      store.delete(ns, req.id);
+      return {};
+    }),
+  };
+}

@@ -1,0 +1,35 @@
+import type { ImagesHandlers } from '../../proto-types.js';
+import type { ImageStore } from '../metadata/images.js';
+import type { NamespaceStore } from '../metadata/namespaces.js';
+import { imageFromProto, imageToProto } from './convert.js';
+import { namespaceOf, unary } from './handlers.js';
+
+/** Images: name -> target descriptor records (the blobs live in the content store). */
+export function imagesService(store: ImageStore, namespaces: NamespaceStore): ImagesHandlers {
+  return {
+    Get: unary((req, call) => ({ image: imageToProto(store.get(namespaceOf(call), req.name)) })),
+    List: unary((req, call) => ({ images: store.list(namespaceOf(call)).filter((i) => matchesImageFilters(i.name, req.filters)).map(imageToProto) })),
+    Create: unary((req, call) => {
+      const ns = namespaceOf(call);
+      namespaces.ensure(ns);
+      return { image: imageToProto(store.create(ns, imageFromProto(req.image))) };
+    }),
+    Update: unary((req, call) => ({ image: imageToProto(store.update(namespaceOf(call), imageFromProto(req.image), req.update_mask?.paths ?? [])) })),
+    Delete: unary((req, call) => {
+      store.delete(namespaceOf(call), req.name);
+      return {};
+    }),
+  };
+}
+
+/** containerd's `name==X` and `name~=regex` filters, enough for `ctr images ls name==...`. */
+function matchesImageFilters(name: string, filters: string[]): boolean {
+  if (filters.length === 0) return true;
+  return filters.some((f) => {
+    const eq = /^name==(.*)$/.exec(f);
+    if (eq) return name === eq[1]!.replace(/^"|"$/g, '');
+    const re = /^name~=(.*)$/.exec(f);
+    if (re) return new RegExp(re[1]!.replace(/^"|"$/g, '')).test(name);
+    return true;
+  });
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+
+/**
+ * The single LMDB environment under the root dir. Each store gets its own
+ * named database; keys are `<namespace>/<name>` so a namespace's records sit
+ * together and a prefix range lists them. Every multi-key change runs in
+ * `transactionSync`, so a crash never leaves half of one.
+ */
+export class MetadataDb {
+  readonly root: RootDatabase;
+  readonly namespaces: Database<NamespaceRecord, string>;
+  readonly images: Database<ImageRecord, string>;
+  readonly containers: Database<ContainerRecord, string>;
+  readonly snapshots: Database;
+
+  constructor(rootDir: string) {
+    const dir = path.join(rootDir, 'metadata');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.root = open({ path: path.join(dir, 'meta.lmdb'), maxDbs: 16 });
+    this.namespaces = this.root.openDB<NamespaceRecord, string>({ name: 'namespaces' });
+    this.images = this.root.openDB<ImageRecord, string>({ name: 'images' });
+    this.containers = this.root.openDB<ContainerRecord, string>({ name: 'containers' });
+    this.snapshots = this.root.openDB({ name: 'snapshots' });
+  }
+
+  /** Runs `fn` as one write transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.root.transactionSync(fn);
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
+
+/** Key of a record inside a namespace. */
+export const nsKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
+/** Range options listing every record of one namespace. */
+export const nsRange = (namespace: string) => ({ start: `${namespace}/`, end: `${namespace}/\uffff` });
+
+/** A protobuf Any kept as bytes: specs and runtime options are stored exactly as clients sent them. */
+export interface AnyRecord {
+  typeUrl: string;
+  value: Buffer;
+}
+
+export interface NamespaceRecord {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface DescriptorRecord {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+export interface ImageRecord {
+  name: string;
+  labels: Record<string, string>;
+  target: DescriptorRecord;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  labels: Record<string, string>;
+  image: string;
+  runtime: { name: string; options?: AnyRecord };
+  spec?: AnyRecord;
+  snapshotter: string;
+  snapshotKey: string;
+  createdAt: string;
+  updatedAt: string;
+  extensions: Record<string, AnyRecord>;
+}

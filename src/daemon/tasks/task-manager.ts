@@ -1,0 +1,241 @@
+import { EventEmitter } from 'node:events';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { alreadyExists, failedPrecondition, invalidArgument, isRuntimeError, notFound, toRuntimeError } from '../../errors.js';
+import { limitsFromSpec, withSystemdScope, withUser } from '../../oci/spec.js';
+import { validateLimits } from '../../oci/limits.js';
+import type { RuntimeSpec } from '../../oci/spec-types.js';
+import { resolveUser } from '../../oci/user.js';
+import { startShim, type ShimClient } from '../../shim/client.js';
+import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
+import type { Machined } from '../../systemd/machined.js';
+import { isValidMachineName } from '../../systemd/machined.js';
+import type { Systemd } from '../../systemd/systemd.js';
+import { scopeUnitName } from '../../systemd/units.js';
+import type { DaemonConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { ContainerStore } from '../metadata/containers.js';
+import { CleanupStack } from './cleanup.js';
+import { mountAll, unmountAll, type MountSpec } from './rootfs.js';
+import type { Task } from './task.js';
+import { verifyScope } from './verify-scope.js';
+
+/** Where a task's rootfs comes from when the client sends no mounts. */
+export interface RootfsSource {
+  mounts(namespace: string, snapshotKey: string): Promise<MountSpec[]>;
+}
+
+export interface TaskManagerDeps {
+  config: DaemonConfig;
+  containers: ContainerStore;
+  rootfs: RootfsSource;
+  systemd: Systemd;
+  machined: Machined;
+  log: Logger;
+}
+
+export interface CreateTaskOptions extends StdioPaths {
+  rootfs?: MountSpec[];
+}
+
+/** The annotation ctr-ts uses to ask for a user by name, resolved against the mounted rootfs. */
+export const USER_ANNOTATION = 'io.containerd-ts.user';
+
+/**
+ * Tasks: the running side of containers. Each create is a sequence of
+ * named steps, each registering its undo, so a failure anywhere leaves no
+ * scope, machine, mount, state dir or shim behind.
+ */
+export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
+  private readonly tasks = new Map<string, Task>();
+  private readonly creating = new Set<string>();
+
+  constructor(private readonly d: TaskManagerDeps) {
+    super();
+  }
+
+  get(namespace: string, id: string): Task {
+    const t = this.tasks.get(`${namespace}/${id}`);
+    if (!t) throw notFound(`no task for container "${id}"`);
+    return t;
+  }
+
+  list(namespace: string): Task[] {
+    return [...this.tasks.values()].filter((t) => t.namespace === namespace);
+  }
+
+  has(namespace: string, id: string): boolean {
+    return this.tasks.has(`${namespace}/${id}`) || this.creating.has(`${namespace}/${id}`);
+  }
+
+  async create(namespace: string, id: string, opts: CreateTaskOptions): Promise<Task> {
+    const key = `${namespace}/${id}`;
+    const container = this.d.containers.get(namespace, id);
+    if (this.has(namespace, id)) throw alreadyExists(`task for container "${id}" already exists`);
+    this.creating.add(key);
+    const cleanup = new CleanupStack();
+    try {
+      const spec = parseSpec(container.spec?.value, id);
+      const limits = validateLimits(limitsFromSpec(spec));
+      const scope = scopeUnitName(id);
+      const bundle = await this.makeBundle(namespace, id, cleanup);
+      const rootfs = path.join(bundle, 'rootfs');
+      await this.mountRootfs(namespace, container.snapshotKey, opts.rootfs, rootfs, cleanup);
+      await this.writeSpec(spec, bundle, rootfs, id);
+      await this.clearStaleScope(scope);
+      const shim = await this.startShim(namespace, id, bundle, cleanup);
+      cleanup.push('stop scope', () => this.stopScope(scope));
+      const { pid } = await shim.call('create', { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal });
+      await verifyScope(this.d.systemd, pid, scope, limits);
+      const machine = await this.registerMachine(id, pid, rootfs, cleanup);
+      const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio: opts };
+      shim.onExit((exit) => this.exited(task, exit));
+      this.tasks.set(key, task);
+      this.d.log.info('task created', { namespace, id, pid, scope });
+      return task;
+    } catch (err) {
+      await cleanup.run((what, e) => this.d.log.warn(`cleanup after failed create: ${what} failed`, { id, error: String(e) }));
+      throw toRuntimeError(err);
+    } finally {
+      this.creating.delete(key);
+    }
+  }
+
+  async start(namespace: string, id: string): Promise<Task> {
+    const task = this.get(namespace, id);
+    await task.shim.call('start', {});
+    this.d.log.info('task started', { namespace, id, pid: task.pid });
+    return task;
+  }
+
+  async kill(namespace: string, id: string, signal: number, all: boolean): Promise<void> {
+    if (!Number.isInteger(signal) || signal < 1 || signal > 64) throw invalidArgument(`invalid signal ${signal}`);
+    await this.get(namespace, id).shim.call('kill', { signal, all });
+  }
+
+  async wait(namespace: string, id: string): Promise<ExitInfo> {
+    const task = this.get(namespace, id);
+    return task.exit ?? task.shim.call('wait', {});
+  }
+
+  async state(namespace: string, id: string) {
+    return this.get(namespace, id).shim.call('state', {});
+  }
+
+  /** Deletes a stopped (or never started) task and everything it held. */
+  async delete(namespace: string, id: string): Promise<ExitInfo> {
+    const task = this.get(namespace, id);
+    const state = await task.shim.call('state', {});
+    if (state.status === 'running' || state.status === 'paused') {
+      throw failedPrecondition(`task "${id}" is ${state.status}: kill it first`);
+    }
+    const exit = await task.shim.call('delete', {});
+    await this.teardown(task);
+    this.d.log.info('task deleted', { namespace, id, status: exit.status });
+    return exit;
+  }
+
+  /** Releases what a task holds after runc deleted the container; each step tolerates "already gone". */
+  private async teardown(task: Task): Promise<void> {
+    this.tasks.delete(`${task.namespace}/${task.id}`);
+    if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
+    await task.shim.call('shutdown', {}).catch(() => {});
+    task.shim.close();
+    await this.stopScope(task.scope);
+    await unmountAll(path.join(task.bundle, 'rootfs'));
+    await rm(task.bundle, { recursive: true, force: true });
+  }
+
+  private exited(task: Task, exit: ExitInfo): void {
+    task.exit = exit;
+    this.d.log.info('task exited', { namespace: task.namespace, id: task.id, status: exit.status, oom: exit.oomKilled });
+    this.emit('exit', task, exit);
+  }
+
+  private async makeBundle(namespace: string, id: string, cleanup: CleanupStack): Promise<string> {
+    const bundle = path.join(this.d.config.state, 'tasks', namespace, id);
+    await mkdir(path.dirname(bundle), { recursive: true, mode: 0o711 });
+    // A leftover bundle without a task is debris of a crash: take it away before reusing the name.
+    await unmountAll(path.join(bundle, 'rootfs'));
+    await rm(bundle, { recursive: true, force: true });
+    await mkdir(path.join(bundle, 'rootfs'), { recursive: true, mode: 0o711 });
+    cleanup.push('remove bundle', () => rm(bundle, { recursive: true, force: true }));
+    return bundle;
+  }
+
+  private async mountRootfs(namespace: string, snapshotKey: string, given: MountSpec[] | undefined, target: string, cleanup: CleanupStack) {
+    const mounts = given && given.length > 0 ? given : await this.d.rootfs.mounts(namespace, snapshotKey);
+    await mountAll(mounts, target);
+    cleanup.push('unmount rootfs', () => unmountAll(target));
+  }
+
+  private async writeSpec(spec: RuntimeSpec, bundle: string, rootfs: string, id: string): Promise<void> {
+    spec.root = { ...spec.root, path: rootfs };
+    withSystemdScope(this.d.config.slice, id)(spec);
+    if (!/^[A-Za-z0-9_.-]+\.slice:containerd:/.test(spec.linux.cgroupsPath!) || !spec.linux.cgroupsPath!.endsWith(`:containerd:${id}`)) {
+      throw invalidArgument(`cgroupsPath "${spec.linux.cgroupsPath}" must be "<slice>:containerd:${id}" (systemd cgroup driver)`);
+    }
+    const user = spec.annotations?.[USER_ANNOTATION];
+    if (user) {
+      const u = await resolveUser(rootfs, user);
+      withUser(u.uid, u.gid, u.additionalGids)(spec);
+    }
+    await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
+  }
+
+  /** A failed unit of the same name would make runc silently skip the scope; an active one is a conflict. */
+  private async clearStaleScope(scope: string): Promise<void> {
+    await this.d.systemd.resetFailedUnit(scope);
+    const state = await this.d.systemd.unitState(scope);
+    if (state && state.activeState !== 'inactive') {
+      throw alreadyExists(`systemd unit ${scope} already exists (${state.activeState}); stop it or pick another container id`);
+    }
+  }
+
+  private async startShim(namespace: string, id: string, bundle: string, cleanup: CleanupStack): Promise<ShimClient> {
+    const shim = await startShim({
+      namespace, id, bundle,
+      runtime: this.d.config.runtime.binary,
+      runtimeRoot: path.join(this.d.config.state, 'runc', namespace),
+    });
+    cleanup.push('stop shim', async () => {
+      await shim.call('delete', {}).catch(() => undefined);
+      await shim.call('shutdown', {}).catch(() => undefined);
+      shim.close();
+    });
+    return shim;
+  }
+
+  private async registerMachine(id: string, pid: number, rootfs: string, cleanup: CleanupStack): Promise<string | undefined> {
+    if (!this.d.config.registerMachines) return undefined;
+    if (!isValidMachineName(id)) {
+      this.d.log.warn('container id is not a valid machine name; not registering with machined', { id });
+      return undefined;
+    }
+    await this.d.machined.registerMachine({ name: id, leaderPid: pid, service: 'containerd-ts', class: 'container', rootDirectory: rootfs });
+    cleanup.push('terminate machine', () => this.d.machined.terminateMachine(id));
+    return id;
+  }
+
+  private async stopScope(scope: string): Promise<void> {
+    try {
+      const state = await this.d.systemd.unitState(scope);
+      if (state && state.activeState !== 'inactive') await this.d.systemd.stopUnit(scope);
+      await this.d.systemd.resetFailedUnit(scope);
+    } catch (err) {
+      if (!isRuntimeError(err, 'NotFound')) throw err;
+    }
+  }
+}
+
+function parseSpec(value: Buffer | undefined, id: string): RuntimeSpec {
+  if (!value || value.length === 0) throw invalidArgument(`container "${id}" has no runtime spec`);
+  try {
+    const spec = JSON.parse(value.toString('utf8')) as RuntimeSpec;
+    if (!spec.process?.args?.length) throw new Error('process.args is empty');
+    spec.linux ??= { namespaces: [] };
+    return spec;
+  } catch (err) {
+    throw invalidArgument(`container "${id}" has an invalid runtime spec: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,20 @@
+import type { ShimClient } from '../../shim/client.js';
+import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
+
+/** A running (or stopped, not yet deleted) task as the daemon tracks it. */
+export interface Task {
+  namespace: string;
+  id: string;
+  pid: number;
+  bundle: string;
+  /** containerd-<id>.scope */
+  scope: string;
+  /** machined registration, when the id is a valid machine name. */
+  machine?: string;
+  shim: ShimClient;
+  stdio: StdioPaths;
+  exit?: ExitInfo;
+}
+
+/** The state of a task as reported to clients. */
+export type TaskStatusName = 'created' | 'running' | 'stopped' | 'paused' | 'unknown';

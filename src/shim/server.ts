@@ -1,0 +1,86 @@
+import net from 'node:net';
+import { unlink } from 'node:fs/promises';
+import { toRuntimeError } from '../errors.js';
+import type { InitProcess } from './init-process.js';
+import { LineDecoder, type ShimEvent, type ShimRequest, type ShimResponse } from './protocol.js';
+
+/**
+ * Serves the shim protocol on a unix socket. Every connection gets every
+ * event; the daemon reconnects after a restart and asks for state again.
+ */
+export class ShimServer {
+  private readonly server = net.createServer((conn) => this.accept(conn));
+  private readonly connections = new Set<net.Socket>();
+
+  constructor(
+    private readonly init: InitProcess,
+    private readonly onShutdown: () => void,
+  ) {}
+
+  async listen(socketPath: string): Promise<void> {
+    await unlink(socketPath).catch(() => {});
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(socketPath, () => resolve());
+    });
+  }
+
+  broadcast(event: ShimEvent): void {
+    const line = JSON.stringify(event) + '\n';
+    for (const c of this.connections) c.write(line);
+  }
+
+  close(): void {
+    this.server.close();
+    for (const c of this.connections) c.end();
+  }
+
+  private accept(conn: net.Socket): void {
+    this.connections.add(conn);
+    conn.setEncoding('utf8');
+    const decoder = new LineDecoder();
+    conn.on('data', (chunk: string) =>
+      decoder.push(chunk, (line) => {
+        void this.handle(JSON.parse(line) as ShimRequest).then((res) => {
+          if (!conn.destroyed) conn.write(JSON.stringify(res) + '\n');
+          if ((JSON.parse(line) as ShimRequest).method === 'shutdown' && !res.error) this.onShutdown();
+        });
+      }),
+    );
+    conn.on('close', () => this.connections.delete(conn));
+    conn.on('error', () => this.connections.delete(conn));
+  }
+
+  private async handle(req: ShimRequest): Promise<ShimResponse> {
+    try {
+      return { id: req.id, result: await this.dispatch(req) };
+    } catch (err) {
+      const e = toRuntimeError(err);
+      return { id: req.id, error: { kind: e.kind, message: e.message } };
+    }
+  }
+
+  private async dispatch(req: ShimRequest): Promise<unknown> {
+    const init = this.init;
+    switch (req.method) {
+      case 'create':
+        return { pid: await init.create((req as ShimRequest<'create'>).params) };
+      case 'start':
+        await init.start();
+        return { pid: init.snapshot().pid };
+      case 'state':
+        return init.snapshot();
+      case 'kill': {
+        const p = (req as ShimRequest<'kill'>).params;
+        await init.kill(p.signal, p.all ?? false);
+        return {};
+      }
+      case 'wait':
+        return init.wait();
+      case 'delete':
+        return init.delete();
+      case 'shutdown':
+        return {};
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Helpers over the content roles (containerd's core/content/helpers.go), so
+ * fetchers and importers do not each re-implement "stream into a writer,
+ * verify, clean up on failure".
+ */
+import { isRuntimeError } from '../errors.js';
+import type { Expected, Info, Ingester, Provider, Writer } from './content.js';
+
+/** Options for `writeBlob`. */
+export interface WriteBlobOptions {
+  ref: string;
+  expected?: Expected;
+  labels?: Record<string, string>;
+}
+
+/**
+ * Streams `source` into a new ingest and commits it. If the expected digest is
+ * already present the source is not read and the existing blob's info is
+ * returned. Any failure (short stream, digest mismatch, read error) removes
+ * the ingest, so nothing partial stays behind.
+ */
+export async function writeBlob(
+  store: Ingester & Pick<Provider, 'info'>,
+  source: AsyncIterable<Uint8Array>,
+  options: WriteBlobOptions,
+): Promise<Info> {
+  let writer: Writer;
+  try {
+    writer = await store.writer({ ref: options.ref, ...(options.expected ? { expected: options.expected } : {}) });
+  } catch (err) {
+    if (isRuntimeError(err, 'AlreadyExists') && options.expected?.digest !== undefined) return store.info(options.expected.digest);
+    throw err;
+  }
+  try {
+    // A resumed ingest with unknown provenance is not trusted here: start over.
+    if (writer.offset() > 0) {
+      await writer.abort();
+      writer = await store.writer({ ref: options.ref, ...(options.expected ? { expected: options.expected } : {}) });
+    }
+    await copyInto(source, writer);
+    return await writer.commit(undefined, options.labels ? { labels: options.labels } : {});
+  } catch (err) {
+    await writer.abort().catch(() => undefined);
+    if (isRuntimeError(err, 'AlreadyExists') && options.expected?.digest !== undefined) return store.info(options.expected.digest);
+    throw err;
+  }
+}
+
+/** Copies every chunk of `source` into `writer`, in order. */
+export async function copyInto(source: AsyncIterable<Uint8Array>, writer: Writer): Promise<void> {
+  for await (const chunk of source) await writer.write(chunk);
+}

@@ -1,0 +1,84 @@
+/**
+ * Path confinement for layer extraction. Entry names are split and checked
+ * lexically (no absolute paths, no `..`, bounded length); parent directories
+ * are then walked one component at a time with lstat, following only
+ * relative symlinks that stay inside the root, so no write ever lands outside
+ * the extraction root, whatever symlinks earlier entries planted.
+ */
+import { lstat, mkdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { invalidArgument } from '../errors.js';
+
+/** Linux PATH_MAX: longer entry or link names are rejected. */
+export const PATH_MAX = 4096;
+/** Linux NAME_MAX: longer path components are rejected. */
+export const NAME_MAX = 255;
+/** Symlink hops allowed while resolving one path (Linux MAXSYMLINKS). */
+const MAX_SYMLINK_HOPS = 40;
+
+/**
+ * Splits a tar path into components. Empty and `.` components are dropped
+ * (so `./a//b/` is `a/b`); the root itself is `[]`. Absolute paths, `..`,
+ * NUL bytes and oversize names are InvalidArgument.
+ */
+export function splitEntryPath(name: string, what = 'path'): string[] {
+  if (name.includes('\0')) throw invalidArgument(`${what} contains a NUL byte`);
+  if (Buffer.byteLength(name) > PATH_MAX) throw invalidArgument(`${what} is longer than ${PATH_MAX} bytes`);
+  if (name.startsWith('/')) throw invalidArgument(`${what} ${JSON.stringify(name)} is absolute; layer paths must be relative`);
+  const parts: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') throw invalidArgument(`${what} ${JSON.stringify(name)} contains '..'`);
+    if (Buffer.byteLength(part) > NAME_MAX) throw invalidArgument(`${what} has a component longer than ${NAME_MAX} bytes`);
+    parts.push(part);
+  }
+  return parts;
+}
+
+/**
+ * Resolves directory `components` under `root` (which must itself be a real,
+ * symlink-free path) and returns its real absolute path. Missing directories
+ * are created (mode 0755) when `create` is set. A symlink on the way is
+ * followed only if its target is relative and stays under `root`; absolute
+ * targets, escapes and loops are InvalidArgument, as is a non-directory.
+ */
+export async function resolveDir(root: string, components: string[], create: boolean): Promise<string> {
+  const resolved: string[] = [];
+  const pending = [...components];
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (resolved.length === 0) throw invalidArgument('path resolves through a symlink that leaves the layer root');
+      resolved.pop();
+      continue;
+    }
+    const current = join(root, ...resolved, part);
+    const st = await lstat(current).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st === undefined) {
+      if (!create) throw invalidArgument(`${displayPath([...resolved, part])} does not exist in the layer`);
+      await mkdir(current, { mode: 0o755 });
+      resolved.push(part);
+    } else if (st.isDirectory()) {
+      resolved.push(part);
+    } else if (st.isSymbolicLink()) {
+      if (++hops > MAX_SYMLINK_HOPS) throw invalidArgument(`too many levels of symlinks at ${displayPath([...resolved, part])}`);
+      const target = await readlink(current);
+      if (target.startsWith('/')) {
+        throw invalidArgument(`${displayPath([...resolved, part])} is a symlink to absolute path ${JSON.stringify(target)}; writing through it would leave the layer root`);
+      }
+      pending.unshift(...target.split('/'));
+    } else {
+      throw invalidArgument(`${displayPath([...resolved, part])} is not a directory`);
+    }
+  }
+  return join(root, ...resolved);
+}
+
+function displayPath(parts: string[]): string {
+  return JSON.stringify(parts.join('/'));
+}
