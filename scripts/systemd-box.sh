@@ -157,6 +157,22 @@ do_down() {
   l=$(leader_of "$name") || l=
   u=$(launcher_of "$name") || u=
   if [ -n "$l" ]; then
+    # First end what `exec` started and systemd does not manage (the processes
+    # left in the root of the box's systemd hierarchy): at shutdown systemd
+    # broadcasts SIGSTOP, which leaves their host-side nsenter parent stopped
+    # and their zombies unreaped, and the halt then waits out its timeouts.
+    d=$(awk -F'\t' '$3 ~ /name=systemd/ {print $4; f=1; exit} END {if (!f) exit 1}' "$B/hierarchies" 2>/dev/null ||
+        awk -F'\t' '$2 == "cgroup2" {print $4; exit}' "$B/hierarchies" 2>/dev/null) || d=
+    if [ -n "$d" ] && [ -f "$d/cgroup.procs" ]; then
+      pids=$(grep -vx "$l" "$d/cgroup.procs" | tr '\n' ' ') || pids=
+      if [ -n "$pids" ]; then
+        kill -TERM $pids 2>/dev/null || true
+        deadline=$((SECONDS + 5))
+        while [ -n "$(grep -vx "$l" "$d/cgroup.procs")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+        pids=$(grep -vx "$l" "$d/cgroup.procs" | tr '\n' ' ') || pids=
+        [ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+      fi
+    fi
     kill -s SIGRTMIN+4 "$l" 2>/dev/null || true   # poweroff: systemd exits in a container
     deadline=$((SECONDS + t))
     while pid_alive "$l" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
@@ -283,7 +299,7 @@ cmd_up() {
 
   # New session, no inherited lock fd, no terminal; logs go to boot.log.
   setsid "$SELF" __launch "$name" </dev/null >/dev/null 2>>"$B/logs/launch.log" 9>&- &
-  u=$!
+  u=$!; disown "$u"
   echo "$u" >"$B/launcher"
   deadline=$((SECONDS + t))
   # script -> unshare -> inner (pid 1 of the box; waits for "go", then execs systemd).

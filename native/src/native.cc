@@ -34,6 +34,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace {
@@ -297,7 +298,19 @@ void SetWindowSize(const Napi::CallbackInfo& info) {
     throw ErrnoError(info.Env(), errno, "ioctl", "TIOCSWINSZ on fd " + std::to_string(fd));
 }
 
+// pipe2(O_CLOEXEC): a real pipe (libuv's 'pipe' stdio is a socketpair) for a
+// container's stdin; dup2 into the child clears CLOEXEC on its copy only.
+Napi::Value MakePipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw ErrnoError(info.Env(), errno, "pipe2");
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  out.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("pipe", Napi::Function::New(env, MakePipe));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("waitForExit", Napi::Function::New(env, WaitForExit));
   exports.Set("reapPid", Napi::Function::New(env, ReapPid));

@@ -9,6 +9,7 @@ import { containersService } from './grpc/containers-service.js';
 import { contentService } from './grpc/content-service.js';
 import { imageImportService } from './grpc/import-service.js';
 import { imagesService } from './grpc/images-service.js';
+import { leasesService } from './grpc/leases-service.js';
 import { snapshotsService } from './grpc/snapshots-service.js';
 import { tasksService } from './grpc/tasks-service.js';
 
@@ -29,6 +30,7 @@ export async function startGrpcServer(daemon: Daemon): Promise<grpc.Server> {
   add(api.content.service, contentService(daemon.content));
   add(api.snapshots.service, snapshotsService(daemon.snapshotter));
   add(api.tasks.service, tasksService(daemon.tasks));
+  add(api.leases.service, leasesService());
   add(imageImportServiceDefinition(), imageImportService(daemon));
 
   await mkdir(path.dirname(config.address), { recursive: true, mode: 0o711 });

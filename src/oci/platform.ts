@@ -66,6 +66,8 @@ export function parsePlatform(spec: string): Platform {
 
 /** Decides whether manifests are runnable here and which one is best. */
 export interface PlatformMatcher {
+  /** What is wanted, for messages (e.g. `linux/amd64`). */
+  readonly description: string;
   match(p: Platform): boolean;
   /** Negative when `a` is preferred over `b`. */
   compare(a: Platform, b: Platform): number;
@@ -86,6 +88,7 @@ export function onlyPlatform(wanted: Platform = hostPlatform()): PlatformMatcher
     return n.variant === undefined ? 1 : -1;
   };
   return {
+    description: formatPlatform(w),
     match: (p) => score(p) >= 0,
     compare: (a, b) => score(b) - score(a),
   };

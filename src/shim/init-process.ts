@@ -6,7 +6,7 @@ import { waitForExit } from './native.js';
 import { readOomKills, memoryCgroupOf } from './oom.js';
 import type { CreateParams, ExitInfo, StateResult } from './protocol.js';
 import type { Runc } from './runc.js';
-import { closeFds, openStdio } from './stdio.js';
+import { openStdio } from './stdio.js';
 
 /**
  * The container's init process as the shim sees it: created by runc,
@@ -34,11 +34,11 @@ export class InitProcess implements InitActions {
   async create(params: CreateParams): Promise<number> {
     if (this.pid !== 0) throw new RuntimeError('AlreadyExists', `task ${this.id} was already created`);
     this.stdio = params;
-    const fds = await openStdio(params);
+    const stdio = await openStdio(params);
     try {
-      this.pid = await this.runc.create(this.id, this.bundle, fds);
+      this.pid = await this.runc.create(this.id, this.bundle, stdio.fds);
     } finally {
-      await closeFds(fds);
+      await stdio.close();
     }
     this.memoryCgroup = await memoryCgroupOf(this.pid);
     this.oomKillsAtStart = await readOomKills(this.memoryCgroup);

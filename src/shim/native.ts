@@ -14,6 +14,7 @@ interface Addon {
   reapPid(pid: number): ExitStatus | null;
   receiveFd(socketPath: string, timeoutMs: number): Promise<number>;
   setWindowSize(fd: number, rows: number, cols: number): void;
+  pipe(): [number, number];
 }
 
 const ADDON = join('native', 'build', 'Release', 'containerd_ts_native.node');
@@ -81,4 +82,9 @@ export function setWindowSize(fd: number, rows: number, cols: number): void {
     if (!Number.isInteger(v) || v < 0 || v > (name === 'fd' ? 0x7fffffff : 0xffff)) throw new RangeError(`invalid ${name}: ${v}`);
   }
   native().setWindowSize(fd, rows, cols);
+}
+
+/** A real pipe(2) with O_CLOEXEC, as [readFd, writeFd] (libuv's 'pipe' stdio is a socketpair). */
+export function makePipe(): [number, number] {
+  return native().pipe();
 }

@@ -41,12 +41,31 @@ export function layerCompression(mediaType: string): Compression {
  * detected) with Unimplemented; everything else is sniffed.
  */
 export async function decompressLayer(source: Readable, mediaType: string): Promise<Readable> {
-  if (layerCompression(mediaType) === 'zstd') throw zstdUnsupported(mediaType);
+  let declared: Compression;
+  try {
+    declared = layerCompression(mediaType);
+  } catch (err) {
+    source.destroy();
+    throw err;
+  }
+  if (declared === 'zstd') {
+    source.destroy();
+    throw zstdUnsupported(mediaType);
+  }
+  return decompressStream(source, mediaType);
+}
+
+/**
+ * Returns the uncompressed bytes of `source`, detected by magic number: gzip
+ * is inflated, plain passes through, zstd is Unimplemented. `label` names the
+ * data in errors.
+ */
+export async function decompressStream(source: Readable, label = 'stream'): Promise<Readable> {
   const { head, rest } = await peek(source, 4);
   const kind = detect(head);
   if (kind === 'zstd') {
     source.destroy();
-    throw zstdUnsupported(mediaType);
+    throw zstdUnsupported(label);
   }
   const whole = Readable.from(prepend(head, rest), { objectMode: false });
   whole.on('close', () => source.destroy());
@@ -65,10 +84,10 @@ export function detect(head: Uint8Array): Compression {
   return 'none';
 }
 
-function zstdUnsupported(mediaType: string): Error {
+function zstdUnsupported(what: string): Error {
   return unimplemented(
-    `zstd-compressed layers are not supported yet (media type ${mediaType}): Node 20 has no zstd decoder; repush the image with gzip layers`,
-    { fields: { mediaType } },
+    `zstd compression is not supported yet (${what}): Node 20 has no zstd decoder; use gzip-compressed layers`,
+    { fields: { what } },
   );
 }
 

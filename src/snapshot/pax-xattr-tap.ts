@@ -109,6 +109,7 @@ export class PaxXattrTap extends Transform {
 
   private readPax(buf: Buffer): void {
     const xattrs: RawXattrs = new Map();
+    this.pendingSize = undefined;
     let rest = buf;
     while (rest.length > 0) {
       const space = rest.indexOf(0x20);
@@ -121,7 +122,10 @@ export class PaxXattrTap extends Transform {
         const key = record.subarray(0, eq).toString('utf8');
         const value = record.subarray(eq + 1);
         if (key.startsWith(XATTR_PREFIX)) xattrs.set(key.slice(XATTR_PREFIX.length), Buffer.from(value));
-        if (key === 'size') this.pendingSize = Number.parseInt(value.toString('latin1'), 10) || undefined;
+        if (key === 'size') {
+          const n = Number.parseInt(value.toString('latin1'), 10);
+          this.pendingSize = Number.isNaN(n) ? undefined : n;
+        }
       }
       rest = rest.subarray(len);
     }

@@ -49,7 +49,7 @@ describe('systemd/bus', () => {
 
     it('a bus that never answers the handshake is Unavailable after the connect timeout', async () => {
       const path = join(dir, 'mute.sock');
-      server = createServer(() => undefined);
+      server = createServer((s) => s.resume()); // read and ignore: never answer the handshake
       await new Promise<void>((r) => server!.listen(path, r));
       const bus = new SystemBus({ address: `unix:path=${path}`, connectTimeoutMs: 200 });
       const err = await bus.call(site).catch((e: unknown) => e);

@@ -1,7 +1,5 @@
 import type { Readable } from 'node:stream';
 import { invalidArgument } from '../../errors.js';
-import { importOciArchive } from '../../snapshot/import.js';
-import { unpackImage } from '../../snapshot/unpack.js';
 import type { Daemon } from '../daemon.js';
 import type { ImageRecord } from '../metadata/db.js';
 import { resolveImage } from './resolve.js';
@@ -13,6 +11,8 @@ import { resolveImage } from './resolve.js';
  * committed blobs are content-addressed and verified, so they are harmless.
  */
 export async function importImages(daemon: Daemon, namespace: string, archive: Readable): Promise<ImageRecord[]> {
+  // Loaded on first import: the daemon's start-up does not pay for the tar and unpack code.
+  const [{ importOciArchive }, { unpackImage }] = await Promise.all([import('../../snapshot/import.js'), import('../../snapshot/unpack.js')]);
   const { images } = await importOciArchive(archive, daemon.content);
   if (images.length === 0) throw invalidArgument('the archive names no image (no org.opencontainers.image.ref.name annotation in index.json)');
   daemon.namespaces.ensure(namespace);

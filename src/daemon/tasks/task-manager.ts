@@ -79,8 +79,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       const limits = validateLimits(limitsFromSpec(spec));
       const scope = scopeUnitName(id);
       const bundle = await this.makeBundle(namespace, id, cleanup);
-      const rootfs = path.join(bundle, 'rootfs');
-      await this.mountRootfs(namespace, container.snapshotKey, opts.rootfs, rootfs, cleanup);
+      const rootfs = await this.mountRootfs(namespace, container.snapshotKey, opts.rootfs, spec, bundle, cleanup);
       await this.writeSpec(spec, bundle, rootfs, id);
       await this.clearStaleScope(scope);
       const shim = await this.startShim(namespace, id, bundle, cleanup);
@@ -163,10 +162,21 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     return bundle;
   }
 
-  private async mountRootfs(namespace: string, snapshotKey: string, given: MountSpec[] | undefined, target: string, cleanup: CleanupStack) {
+  /**
+   * Mounts the rootfs at <bundle>/rootfs: the mounts the client sent, else
+   * the container's snapshot. A container with neither (`ctr run --rootfs`)
+   * uses the absolute root.path of its spec as it is.
+   */
+  private async mountRootfs(namespace: string, snapshotKey: string, given: MountSpec[] | undefined, spec: RuntimeSpec, bundle: string, cleanup: CleanupStack): Promise<string> {
+    const target = path.join(bundle, 'rootfs');
+    if ((!given || given.length === 0) && !snapshotKey) {
+      if (!spec.root?.path || !path.isAbsolute(spec.root.path)) throw invalidArgument('container has no snapshot, no rootfs mounts and no absolute root.path');
+      return spec.root.path;
+    }
     const mounts = given && given.length > 0 ? given : await this.d.rootfs.mounts(namespace, snapshotKey);
     await mountAll(mounts, target);
     cleanup.push('unmount rootfs', () => unmountAll(target));
+    return target;
   }
 
   private async writeSpec(spec: RuntimeSpec, bundle: string, rootfs: string, id: string): Promise<void> {

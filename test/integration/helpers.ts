@@ -1,0 +1,87 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { createSystemd, type Systemd } from '../../src/systemd/systemd.js';
+import { createMachined, type Machined } from '../../src/systemd/machined.js';
+
+/** Paths and handles the integration tests share; they run where systemd is PID 1. */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CTR_TS = path.join(REPO, 'bin/ctr-ts');
+export const SOCKET = '/run/containerd-ts/containerd-ts.sock';
+export const STATE = '/run/containerd-ts';
+export const BUSYBOX_ARCHIVE = path.join(REPO, 'test/fixtures/out/busybox.oci.tar');
+export const BUSYBOX = 'docker.io/library/busybox:latest';
+
+export const systemdAvailable = () => existsSync('/run/systemd/system');
+
+export interface Result {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs ctr-ts as a user would; never throws on a non-zero exit. */
+export async function ctrTs(args: string[], opts: { input?: string } = {}): Promise<Result> {
+  const r = await execa(CTR_TS, args, { reject: false, input: opts.input, timeout: 120_000 });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The real containerd 1.6 `ctr`, pointed at our socket. */
+export async function ctr(args: string[]): Promise<Result> {
+  const r = await execa('ctr', ['--address', SOCKET, ...args], { reject: false, timeout: 60_000 });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export async function sh(cmd: string, args: string[]): Promise<Result> {
+  const r = await execa(cmd, args, { reject: false, timeout: 60_000 });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+let systemd: Systemd | undefined;
+let machined: Machined | undefined;
+/** The test's own D-Bus clients (the same module the daemon uses, a separate connection). */
+export function bus(): { systemd: Systemd; machined: Machined } {
+  systemd ??= createSystemd();
+  machined ??= createMachined();
+  return { systemd, machined };
+}
+export function closeBus(): void {
+  systemd?.close();
+  machined?.close();
+  systemd = undefined;
+  machined = undefined;
+}
+
+/** Whether the host uses the unified (v2) cgroup layout. */
+export const cgroupV2 = () => existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+/** Everything a container may leave behind; each must be gone after rm/--rm or a failed create. */
+export async function leftovers(id: string, namespace = 'default'): Promise<string[]> {
+  const found: string[] = [];
+  const { systemd: sd, machined: md } = bus();
+  const unit = await sd.unitState(`containerd-${id}.scope`);
+  if (unit && unit.activeState !== 'inactive') found.push(`scope containerd-${id}.scope is ${unit.activeState}`);
+  if (await md.getMachine(id)) found.push(`machine ${id}`);
+  const bundle = path.join(STATE, 'tasks', namespace, id);
+  if (readFileSync('/proc/self/mountinfo', 'utf8').includes(bundle)) found.push(`mount under ${bundle}`);
+  if (existsSync(bundle)) found.push(`state dir ${bundle}`);
+  if (existsSync(path.join(STATE, 'runc', namespace, id))) found.push(`runc state for ${id}`);
+  const containers = await ctr(['-n', namespace, 'containers', 'ls', '-q']);
+  if (containers.stdout.split('\n').includes(id)) found.push(`container record ${id}`);
+  const snapshots = await ctr(['-n', namespace, 'snapshots', 'ls']);
+  if (snapshots.stdout.split('\n').some((l) => l.split(/\s+/)[0] === id)) found.push(`snapshot ${id}`);
+  const procs = await sh('pgrep', ['-f', `--id ${id} `]);
+  if (procs.stdout.trim()) found.push(`shim process for ${id}`);
+  return found;
+}
+
+/** Polls until `fn` returns true (e.g. a scope appearing), up to `ms`. */
+export async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return fn();
+}

@@ -1,0 +1,135 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { readCgroupLimits } from '../../src/systemd/cgroupfs.js';
+import { BUSYBOX, BUSYBOX_ARCHIVE, bus, cgroupV2, closeBus, ctr, ctrTs, eventually, leftovers, sh, systemdAvailable } from './helpers.js';
+
+/**
+ * The foundation slice end to end against the real systemd, D-Bus,
+ * machined and runc: import, run with limits, inspect the scope, exit
+ * codes, OOM, and that nothing is left behind.
+ */
+describe('containers as systemd scopes (integration)', function () {
+  before(async function () {
+    if (!systemdAvailable()) this.skip();
+    const imported = await ctrTs(['images', 'import', BUSYBOX_ARCHIVE]);
+    expect(imported.exitCode, imported.stderr).to.equal(0);
+  });
+  after(() => closeBus());
+
+  it('lists the imported image', async () => {
+    const r = await ctrTs(['images', 'ls']);
+    expect(r.stdout).to.contain(BUSYBOX);
+    const real = await ctr(['images', 'ls', '-q']);
+    expect(real.stdout.split('\n')).to.include(BUSYBOX);
+  });
+
+  it('runs a container in the foreground and streams its output', async () => {
+    const r = await ctrTs(['run', '--rm', 'busybox', 'hello-1', 'sh', '-c', 'echo out; echo err >&2; echo to-dev-stdout > /dev/stdout']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('out\nto-dev-stdout');
+    expect(r.stderr).to.equal('err');
+    expect(await leftovers('hello-1')).to.deep.equal([]);
+  });
+
+  for (const [script, code] of [['exit 0', 0], ['exit 1', 1], ['exit 42', 42], ['kill -9 $$', 137], ['kill -TERM $$', 143]] as const) {
+    it(`reports the exit status of "${script}" as ${code}`, async () => {
+      const id = `exit-${code}`;
+      const r = await ctrTs(['run', '--rm', BUSYBOX, id, 'sh', '-c', script]);
+      expect(r.exitCode, r.stderr).to.equal(code);
+      expect(await leftovers(id)).to.deep.equal([]);
+    });
+  }
+
+  describe('a detached container with limits', () => {
+    const id = 'limits-1';
+    let pid = 0;
+    before(async function () {
+      this.timeout(60_000);
+      const r = await ctrTs(['run', '-d', '--memory', '64M', '--cpus', '0.5', '--pids', '50', BUSYBOX, id, 'sleep', '300']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      const ls = await ctrTs(['tasks', 'ls']);
+      const row = ls.stdout.split('\n').find((l) => l.startsWith(`${id} `));
+      expect(row, ls.stdout).to.match(/RUNNING/);
+      pid = Number(row!.split(/\s+/)[1]);
+    });
+    after(async () => {
+      await ctrTs(['tasks', 'kill', '--signal', 'KILL', id]);
+      await eventually(async () => (await ctrTs(['tasks', 'ls'])).stdout.includes('STOPPED'));
+      await ctrTs(['tasks', 'rm', id]);
+      await ctrTs(['containers', 'rm', id]);
+    });
+
+    it('runs init in containerd-<id>.scope (GetUnitByPID)', async () => {
+      expect(await bus().systemd.getUnitByPid(pid)).to.equal(`containerd-${id}.scope`);
+    });
+
+    it('carries MemoryMax, CPUQuotaPerSecUSec and TasksMax over D-Bus', async () => {
+      const p = await bus().systemd.readScopeProperties(`containerd-${id}.scope`);
+      expect(p.memoryMax).to.equal(64n * 1024n * 1024n);
+      expect(p.cpuQuotaPerSecUSec).to.equal(500_000n);
+      expect(p.tasksMax).to.equal(50n);
+      const shown = await sh('systemctl', ['show', `containerd-${id}.scope`, '-p', 'MemoryMax', '-p', 'CPUQuotaPerSecUSec', '-p', 'TasksMax']);
+      expect(shown.stdout.split('\n').sort()).to.deep.equal(['CPUQuotaPerSecUSec=500ms', 'MemoryMax=67108864', 'TasksMax=50']);
+    });
+
+    it('has the same limits in the cgroup files', async () => {
+      const p = await bus().systemd.readScopeProperties(`containerd-${id}.scope`);
+      const limits = readCgroupLimits(p.controlGroup);
+      expect(limits.memoryMax).to.equal(67108864n);
+      expect(limits.cpuQuotaUs).to.equal(50000n);
+      expect(limits.cpuPeriodUs).to.equal(100000n);
+      expect(limits.pidsMax).to.equal(50n);
+      const file = cgroupV2() ? `/sys/fs/cgroup${p.controlGroup}/memory.max` : `/sys/fs/cgroup/memory${p.controlGroup}/memory.limit_in_bytes`;
+      expect(readFileSync(file, 'utf8').trim()).to.equal('67108864');
+    });
+
+    it('is registered with machined and shows in machinectl and systemd-cgls', async () => {
+      const list = await sh('machinectl', ['list', '--no-legend']);
+      expect(list.stdout).to.match(new RegExp(`^${id}\\s+container\\s`, 'm'));
+      const status = await sh('machinectl', ['status', id]);
+      expect(status.stdout).to.contain(`Unit: containerd-${id}.scope`);
+      const machine = await bus().machined.getMachine(id);
+      expect(machine?.unit).to.equal(`containerd-${id}.scope`);
+      expect(machine?.leader).to.equal(pid);
+      const cgls = await sh('systemd-cgls', ['--no-pager', '-u', `containerd-${id}.scope`]);
+      expect(cgls.stdout).to.contain(`containerd-${id}.scope`);
+      expect(cgls.stdout).to.contain('sleep 300');
+    });
+
+    it('refuses a second container with the same id (AlreadyExists) and leaves the first alone', async () => {
+      const r = await ctrTs(['run', '--rm', BUSYBOX, id, 'true']);
+      expect(r.exitCode).to.equal(1);
+      expect(r.stderr).to.match(/already exists/);
+      expect(await bus().systemd.getUnitByPid(pid)).to.equal(`containerd-${id}.scope`);
+    });
+
+    it('is gone entirely after kill, tasks rm and containers rm', async () => {
+      expect((await ctrTs(['tasks', 'kill', '--signal', 'TERM', id])).exitCode).to.equal(0);
+      expect(await eventually(async () => /STOPPED/.test((await ctrTs(['tasks', 'ls'])).stdout))).to.equal(true);
+      const rm = await ctrTs(['tasks', 'rm', id]);
+      expect(rm.stdout).to.contain('exit status 143');
+      expect((await ctrTs(['containers', 'rm', id])).exitCode).to.equal(0);
+      expect(await leftovers(id)).to.deep.equal([]);
+    });
+  });
+
+  it('OOM-kills a container that allocates past its memory limit: exit 137, reported as OOM', async () => {
+    const r = await ctrTs(['run', '--rm', '--memory', '32M', BUSYBOX, 'oom-1', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=96M', 'count=1']);
+    expect(r.exitCode).to.equal(137);
+    expect(r.stderr).to.match(/OOM/);
+    expect(await leftovers('oom-1')).to.deep.equal([]);
+  });
+
+  it('answers the real ctr: version and namespaces ls', async () => {
+    const v = await ctr(['version']);
+    expect(v.exitCode, v.stderr).to.equal(0);
+    expect(v.stdout).to.match(/Server:\s+Version:\s+\d+\.\d+\.\d+/);
+    const ns = await ctr(['namespaces', 'ls', '-q']);
+    expect(ns.stdout.split('\n')).to.include('default');
+  });
+
+  it('leaves no shim or runc state behind after all of the above', () => {
+    expect(existsSync('/run/containerd-ts/tasks/default') ? readdirSync('/run/containerd-ts/tasks/default') : []).to.deep.equal([]);
+  });
+});
+
