@@ -57,11 +57,11 @@ need_root() { [ "$(id -u)" = 0 ] || die "must run as root"; }
 # The box dir is a child of this process's own cgroup in that hierarchy (the
 # caller may sit in a nested cgroup, e.g. memory:/process_api/<hash>).
 host_hierarchies() {
-  local name=$1 subsys line pre post root mp fstype superopts o key opts rel ctl cgpath id
+  local name=$1 subsys line pre post root mp fstype superopts o key opts rel ctl cgpath
   local -A seen=() cur=()
   subsys=" $(awk 'NR>1 {printf "%s ", $1}' /proc/cgroups)"
   while IFS= read -r line; do
-    IFS=: read -r id ctl cgpath <<<"$line"
+    IFS=: read -r _ ctl cgpath <<<"$line"
     if [ -z "$ctl" ]; then key=0; else key=$(tr , '\n' <<<"$ctl" | sort | paste -sd,); fi
     cur[$key]=$cgpath
   done </proc/self/cgroup
@@ -144,33 +144,60 @@ in_box() {
     nsenter -t "$l" -a -- "$@" </dev/null
 }
 
+# Serialises up/down of one box: flock on $BOX_ROOT/.locks/NAME.lock (fd 9).
+# down removes the file while holding it, so a waiter may end up holding a
+# deleted file: it then retries on the current one.
 lock_box() {
+  local f=$BOX_ROOT/.locks/$1.lock deadline=$((SECONDS + 120))
   mkdir -p "$BOX_ROOT/.locks"
-  exec 9>"$BOX_ROOT/.locks/$1.lock"
-  flock -w 120 9 || die "timed out waiting for another up/down of box $1"
+  while :; do
+    exec 9>>"$f"
+    flock -w 120 9 || die "timed out waiting for another up/down of box $1"
+    [ "$(stat -L -c %d:%i /dev/fd/9)" = "$(stat -c %d:%i "$f" 2>/dev/null)" ] && return
+    [ $SECONDS -lt $deadline ] || die "could not lock box $1"
+  done
 }
+unlock_remove_box() { rm -f "$BOX_ROOT/.locks/$1.lock"; exec 9>&-; }
 
 # --------------------------------------------------------------------- down
+# Live processes of cgroup dir $1 (not its children) in pid namespace $2.
+box_root_pids() {
+  local p out=
+  for p in $(cat "$1/cgroup.procs" 2>/dev/null); do
+    [ "$(readlink "/proc/$p/ns/pid" 2>/dev/null)" = "$2" ] && pid_alive "$p" && out+="$p "
+  done
+  echo "$out"
+}
+
 do_down() {
-  local name=$1 B=$BOX_ROOT/$1 l u deadline t dirs d mp pids left
+  local name=$1 B=$BOX_ROOT/$1 l u deadline t dirs d mp pids left pidns sig killed
   t=${BOX_STOP_TIMEOUT:-20}
   l=$(leader_of "$name") || l=
   u=$(launcher_of "$name") || u=
   if [ -n "$l" ]; then
-    # First end what `exec` started and systemd does not manage (the processes
-    # left in the root of the box's systemd hierarchy): at shutdown systemd
-    # broadcasts SIGSTOP, which leaves their host-side nsenter parent stopped
-    # and their zombies unreaped, and the halt then waits out its timeouts.
+    # First end what `exec` started and systemd does not manage: the processes
+    # left in the root of the box's systemd hierarchy. Those in the box's pid
+    # namespace go first, so that their host-side nsenter parents reap them and
+    # exit; otherwise (i) an nsenter that dies first hands its child to the
+    # host's PID 1, whose late reaping makes the halt wait out its timeouts
+    # for the zombie, and (ii) systemd's SIGSTOP broadcast at shutdown leaves
+    # nsenter stopped (it mirrors its child's stop), its child unreaped.
     d=$(awk -F'\t' '$3 ~ /name=systemd/ {print $4; f=1; exit} END {if (!f) exit 1}' "$B/hierarchies" 2>/dev/null ||
         awk -F'\t' '$2 == "cgroup2" {print $4; exit}' "$B/hierarchies" 2>/dev/null) || d=
     if [ -n "$d" ] && [ -f "$d/cgroup.procs" ]; then
-      pids=$(grep -vx "$l" "$d/cgroup.procs" | tr '\n' ' ') || pids=
-      if [ -n "$pids" ]; then
-        kill -TERM $pids 2>/dev/null || true
-        deadline=$((SECONDS + 5))
-        while [ -n "$(grep -vx "$l" "$d/cgroup.procs")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-        pids=$(grep -vx "$l" "$d/cgroup.procs" | tr '\n' ' ') || pids=
-        [ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+      pidns=$(readlink "/proc/$l/ns/pid")
+      killed=
+      for sig in TERM KILL; do
+        pids=$(box_root_pids "$d" "$pidns") || pids=
+        [ -n "$pids" ] || break
+        kill -"$sig" $pids 2>/dev/null || true
+        killed=1
+        deadline=$((SECONDS + 3))
+        while [ -n "$(box_root_pids "$d" "$pidns")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+      done
+      if [ -n "$killed" ]; then   # their nsenters now reap them and exit
+        deadline=$((SECONDS + 2))
+        while [ -n "$(grep -vx "$l" "$d/cgroup.procs")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
       fi
     fi
     kill -s SIGRTMIN+4 "$l" 2>/dev/null || true   # poweroff: systemd exits in a container
@@ -232,11 +259,13 @@ cmd_down() {
   local name=${1:-}; check_name "$name"; need_root
   lock_box "$name"
   do_down "$name"
+  unlock_remove_box "$name"
   info "box $name down"
 }
 
 # ----------------------------------------------------------------------- up
 UP_OK=0 UP_NAME=
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 up_exit() {
   local rc=$? l
   [ "$UP_OK" = 1 ] || [ -z "$UP_NAME" ] && return
@@ -246,7 +275,7 @@ up_exit() {
   {
     echo "systemd-box: error: box $UP_NAME failed to come up; boot log follows"
     echo "----- $B/logs/launch.log"; cat "$B/logs/launch.log" 2>/dev/null
-    echo "----- $B/logs/boot.log (console)"; sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/\r$//' "$B/logs/boot.log" 2>/dev/null | tail -n 150
+    echo "----- $B/logs/boot.log (console)"; sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[A-Za-z]//g; s/\r//g' "$B/logs/boot.log" 2>/dev/null | tail -n 150
     if l=$(leader_of "$UP_NAME"); then
       echo "----- systemctl is-system-running: $(in_box "$l" systemctl is-system-running 2>&1)"
       echo "----- systemctl --failed"; in_box "$l" systemctl --failed --no-pager 2>&1
@@ -255,14 +284,14 @@ up_exit() {
     fi
     echo "----- cleaning up"
   } >&2
-  do_down "$UP_NAME" >&2
+  do_down "$UP_NAME" >&2 && unlock_remove_box "$UP_NAME"
   exit $(( rc == 0 ? 1 : rc ))
 }
 
 cmd_up() {
   local name=${1:-}; check_name "$name"; need_root
   local B=$BOX_ROOT/$name proj share=${BOX_SHARE:-} t=${BOX_BOOT_TIMEOUT:-60}
-  local start l= u us p st d base fstype opts dir deadline elapsed
+  local start l='' u us p st d base fstype opts dir deadline elapsed
   for c in unshare nsenter setsid flock mount pgrep script; do command -v $c >/dev/null || die "missing command: $c"; done
   proj=$(project_dir)
   if [ -n "$share" ]; then
@@ -406,7 +435,7 @@ cmd_inner() {
 
   # private /dev: the basic nodes bound from the host, own devpts/shm/mqueue
   mount -t tmpfs -o mode=755,nosuid,size=4m dev "$R/dev"
-  for n in null zero full random urandom tty fuse net/tun kvm; do
+  for n in null zero full random urandom tty fuse net/tun; do
     [ -c "/dev/$n" ] || continue
     mkdir -p "$(dirname "$R/dev/$n")"; touch "$R/dev/$n"; mount --bind "/dev/$n" "$R/dev/$n"
   done
@@ -489,7 +518,9 @@ cmd_exec() {
   # join the box's cgroups (its root in every hierarchy): the command is then
   # accounted to the box and seen inside at "/" rather than "/../.."
   while read -r d; do [ -d "$d" ] && echo $$ >"$d/cgroup.procs" 2>/dev/null || true; done <"$B/cgroups"
-  exec env -i "${envs[@]}" nsenter -t "$l" -a -- \
+  # pdeathsig: the command gets SIGTERM if nsenter dies (e.g. the caller is
+  # killed by a timeout) instead of running on, orphaned, inside the box.
+  exec env -i "${envs[@]}" nsenter -t "$l" -a -- setpriv --pdeathsig TERM -- \
     /bin/sh -c 'cd -- "$1" 2>/dev/null || cd /; shift; exec "$@"' box-exec "$cwd" "$@"
 }
 
@@ -500,10 +531,7 @@ cmd_status() {
 
 host_is_systemd() { [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; }
 
-usage() {
-  sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&2
-  exit 2
-}
+usage() { sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; }
 
 main() {
   local cmd=${1:-}; shift || true
@@ -516,7 +544,7 @@ main() {
     __launch) cmd_launch "$@" ;;
     __inner) cmd_inner "$@" ;;
     -h|--help|help) usage ;;
-    *) usage ;;
+    *) usage >&2; exit 2 ;;
   esac
 }
 

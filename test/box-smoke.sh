@@ -4,6 +4,7 @@
 # exec plumbing inside it, then takes it down and checks that nothing leaked
 # (mounts, cgroup dirs, box dir) and that the host's /tmp was not touched.
 #   test/box-smoke.sh [NAME]      (default NAME: smoke-$$); exit 0 iff all PASS
+# shellcheck disable=SC2015,SC2016,SC2001,SC2317  # pass/fail idiom, in-box scripts, trap
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)

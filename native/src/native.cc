@@ -20,6 +20,7 @@
 #include <napi.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <functional>
@@ -35,6 +36,8 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 namespace {
@@ -298,6 +301,92 @@ void SetWindowSize(const Napi::CallbackInfo& info) {
     throw ErrnoError(info.Env(), errno, "ioctl", "TIOCSWINSZ on fd " + std::to_string(fd));
 }
 
+// The kernel's OOM-kill count of a memory cgroup (v1 memory.oom_control or
+// v2 memory.events, line "oom_kill N"); -1 when the cgroup is gone.
+long ReadOomKills(const std::string& file) {
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  const char* p = strstr(buf, "oom_kill ");
+  return p ? strtol(p + 9, nullptr, 10) : 0;
+}
+
+// Blocks until the cgroup `dir` records an OOM kill beyond `baseline`
+// (resolves with the new count) or disappears (resolves with -1). The count
+// is read on this thread the moment the kernel signals, because systemd
+// removes an emptied scope's cgroup right after the killed init is gone;
+// a read from the JS thread would often come too late. v1: eventfd
+// registered through cgroup.event_control; v2: inotify on memory.events.
+Napi::Value WaitForOomKill(const Napi::CallbackInfo& info) {
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw Napi::TypeError::New(info.Env(), "waitForOomKill(dir: string, baseline: number)");
+  std::string dir = info[0].As<Napi::String>();
+  long baseline = info[1].As<Napi::Number>().Int64Value();
+  return RunInThread(info.Env(), "waitForOomKill", [dir, baseline]() {
+    Outcome o;
+    long result = -1;
+    std::string v2file = dir + "/memory.events";
+    bool v2 = access(v2file.c_str(), F_OK) == 0;
+    if (v2) {
+      int in = inotify_init1(IN_CLOEXEC);
+      if (in < 0 || inotify_add_watch(in, v2file.c_str(), IN_MODIFY) < 0) {
+        o.err = errno; o.syscall = "inotify_add_watch"; o.detail = v2file;
+        if (in >= 0) close(in);
+        return o;
+      }
+      for (;;) {
+        long n = ReadOomKills(v2file);
+        if (n < 0 || n > baseline) { result = n; break; }
+        char ev[4096];
+        ssize_t r = read(in, ev, sizeof ev);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        bool gone = false;
+        for (char* p = ev; p < ev + r;) {
+          auto* e = reinterpret_cast<inotify_event*>(p);
+          if (e->mask & (IN_IGNORED | IN_DELETE_SELF)) gone = true;
+          p += sizeof(inotify_event) + e->len;
+        }
+        if (gone) { long m = ReadOomKills(v2file); result = m > baseline ? m : -1; break; }
+      }
+      close(in);
+    } else {
+      std::string oomFile = dir + "/memory.oom_control";
+      int efd = eventfd(0, EFD_CLOEXEC);
+      int ofd = open(oomFile.c_str(), O_RDONLY | O_CLOEXEC);
+      int cfd = open((dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC);
+      std::string reg = std::to_string(efd) + " " + std::to_string(ofd);
+      if (efd < 0 || ofd < 0 || cfd < 0 || write(cfd, reg.c_str(), reg.size()) < 0) {
+        o.err = errno; o.syscall = "cgroup.event_control"; o.detail = dir;
+      } else {
+        for (;;) {
+          long n = ReadOomKills(oomFile);
+          if (n < 0 || n > baseline) { result = n; break; }
+          uint64_t count;
+          ssize_t r = read(efd, &count, sizeof count);  // OOM event, or the cgroup's removal
+          if (r < 0 && errno == EINTR) continue;
+          if (r <= 0) break;
+          // v1 signals before the kill is counted: an event while the cgroup
+          // still exists is the OOM itself; after removal the file is gone.
+          n = ReadOomKills(oomFile);
+          result = n < 0 ? -1 : (n > baseline ? n : baseline + 1);
+          break;
+        }
+      }
+      if (cfd >= 0) close(cfd);
+      if (ofd >= 0) close(ofd);
+      if (efd >= 0) close(efd);
+      if (o.err != 0) return o;
+    }
+    o.value = [result](Napi::Env env) { return Napi::Number::New(env, static_cast<double>(result)); };
+    return o;
+  });
+}
+
 // pipe2(O_CLOEXEC): a real pipe (libuv's 'pipe' stdio is a socketpair) for a
 // container's stdin; dup2 into the child clears CLOEXEC on its copy only.
 Napi::Value MakePipe(const Napi::CallbackInfo& info) {
@@ -311,6 +400,7 @@ Napi::Value MakePipe(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, MakePipe));
+  exports.Set("waitForOomKill", Napi::Function::New(env, WaitForOomKill));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("waitForExit", Napi::Function::New(env, WaitForExit));
   exports.Set("reapPid", Napi::Function::New(env, ReapPid));

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RuntimeError } from '../errors.js';
 import { CreatedState, type InitActions, type InitState } from './init-state.js';
-import { waitForExit } from './native.js';
+import { waitForExit, waitForOomKill } from './native.js';
 import { readOomKills, memoryCgroupOf } from './oom.js';
 import type { CreateParams, ExitInfo, StateResult } from './protocol.js';
 import type { Runc } from './runc.js';
@@ -22,6 +22,8 @@ export class InitProcess implements InitActions {
   private stdio: CreateParams = {};
   private memoryCgroup: string | undefined;
   private oomKillsAtStart = 0;
+  private oomKilled = false;
+  private oomWatch: Promise<boolean> | undefined;
 
   constructor(
     readonly id: string,
@@ -42,6 +44,7 @@ export class InitProcess implements InitActions {
     }
     this.memoryCgroup = await memoryCgroupOf(this.pid);
     this.oomKillsAtStart = await readOomKills(this.memoryCgroup);
+    if (this.memoryCgroup) this.oomWatch = this.watchOom(this.memoryCgroup, this.oomKillsAtStart);
     void waitForExit(this.pid).then((status) => this.reaped(status.status, status.signal));
     return this.pid;
   }
@@ -87,10 +90,33 @@ export class InitProcess implements InitActions {
   transition(next: InitState) {
     this.state = next;
   }
+  current(): InitState {
+    return this.state;
+  }
+
+  /** Follows the cgroup's OOM-kill counter until the cgroup goes; resolves true once any OOM kill was seen. */
+  private async watchOom(dir: string, baseline: number): Promise<boolean> {
+    let count = baseline;
+    try {
+      for (;;) {
+        const next = await waitForOomKill(dir, count);
+        if (next < 0) return count > baseline;
+        count = next;
+        this.oomKilled = true;
+        process.stderr.write(`${new Date().toISOString()} OOM kill in ${dir} (count ${count})\n`);
+      }
+    } catch {
+      return count > baseline;
+    }
+  }
 
   private async reaped(status: number, signal: number | null): Promise<void> {
-    // An OOM kill is a SIGKILL; the memory cgroup's counter tells it apart from `kill -9`.
-    const oomKilled = signal === 9 && (await readOomKills(this.memoryCgroup)) > this.oomKillsAtStart;
+    // An OOM kill is a SIGKILL; the memory cgroup's counter tells it apart from
+    // `kill -9`. The watcher may report a moment after the exit: give it that moment.
+    if (signal === 9 && !this.oomKilled && this.oomWatch) {
+      await Promise.race([this.oomWatch, new Promise((r) => setTimeout(r, 250))]);
+    }
+    const oomKilled = signal === 9 && this.oomKilled;
     const exit: ExitInfo = { pid: this.pid, status, signal, exitedAt: new Date().toISOString(), oomKilled };
     this.exit = exit;
     this.state.exited(exit);

@@ -22,6 +22,7 @@ export interface InitActions {
   runtimeKill(signal: number, all: boolean): Promise<void>;
   runtimeDelete(): Promise<void>;
   transition(next: InitState): void;
+  current(): InitState;
 }
 
 export class CreatedState implements InitState {
@@ -29,7 +30,8 @@ export class CreatedState implements InitState {
   constructor(private readonly p: InitActions) {}
   async start() {
     await this.p.runtimeStart();
-    this.p.transition(new RunningState(this.p));
+    // A fast process may already have exited (and moved us to stopped) before runc start returned.
+    if (this.p.current() === this) this.p.transition(new RunningState(this.p));
   }
   kill(signal: number, all: boolean) {
     return this.p.runtimeKill(signal, all);

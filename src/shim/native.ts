@@ -15,6 +15,7 @@ interface Addon {
   receiveFd(socketPath: string, timeoutMs: number): Promise<number>;
   setWindowSize(fd: number, rows: number, cols: number): void;
   pipe(): [number, number];
+  waitForOomKill(dir: string, baseline: number): Promise<number>;
 }
 
 const ADDON = join('native', 'build', 'Release', 'containerd_ts_native.node');
@@ -87,4 +88,13 @@ export function setWindowSize(fd: number, rows: number, cols: number): void {
 /** A real pipe(2) with O_CLOEXEC, as [readFd, writeFd] (libuv's 'pipe' stdio is a socketpair). */
 export function makePipe(): [number, number] {
   return native().pipe();
+}
+
+/**
+ * Resolves when memory cgroup `dir` counts an OOM kill beyond `baseline`
+ * (with the new count) or is removed (with -1). Runs on its own thread and
+ * keeps the event loop alive until then.
+ */
+export function waitForOomKill(dir: string, baseline: number): Promise<number> {
+  return native().waitForOomKill(dir, baseline);
 }

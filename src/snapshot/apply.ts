@@ -10,7 +10,7 @@ import { invalidArgument, isRuntimeError, RuntimeError, type ErrorKind } from '.
 import { decompressLayer } from './decompress.js';
 import type { Digest } from './digest.js';
 import { HashTap } from './hash-tap.js';
-import { decodeEntry, DEFAULT_ENTRY_LIMITS, type EntryLimits } from './layer-entry.js';
+import { decodeEntry, DEFAULT_ENTRY_LIMITS, type EntryLimits, type LayerEntry } from './layer-entry.js';
 import { LayerWriter } from './layer-writer.js';
 import { PaxXattrTap } from './pax-xattr-tap.js';
 import { openSpecialFiles } from './special-files.js';
@@ -41,10 +41,9 @@ export async function applyLayer(stream: Readable, mediaType: string, targetDir:
   const writer = new LayerWriter(root, special, process.getuid?.() === 0);
   const limits = options.limits ?? DEFAULT_ENTRY_LIMITS;
   try {
-    await forEachTarEntry(
+    await forEachTarEntry<LayerEntry>(
       tar,
-      async (header, body) => {
-        const entry = decodeEntry(header, pax.next(), limits);
+      async (entry, body) => {
         try {
           await writer.write(entry, body);
         } catch (err) {
@@ -52,6 +51,7 @@ export async function applyLayer(stream: Readable, mediaType: string, targetDir:
         }
       },
       'layer',
+      (header) => decodeEntry(header, pax.next(), limits),
     );
     await writer.finish();
   } finally {

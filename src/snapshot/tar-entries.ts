@@ -24,14 +24,21 @@ export interface TarHeader {
   pax: Record<string, string>;
 }
 
-/** A handler gets the header and the entry body; unread body data is skipped. */
-export type EntryHandler = (header: TarHeader, body: AsyncIterable<Buffer>) => Promise<void>;
+/** A handler gets the (prepared) header and the entry body; unread body data is skipped. */
+export type EntryHandler<T> = (entry: T, body: AsyncIterable<Buffer>) => Promise<void>;
 
 /**
  * Parses `source` as tar and awaits `onEntry` for each entry in order.
+ * `prepare` runs synchronously as each header is parsed, so a header it
+ * rejects is reported as such even if the stream also ends early.
  * Parser errors (bad checksum, truncation) become InvalidArgument naming `what`.
  */
-export function forEachTarEntry(source: Readable, onEntry: EntryHandler, what = 'tar stream'): Promise<void> {
+export function forEachTarEntry<T = TarHeader>(
+  source: Readable,
+  onEntry: EntryHandler<T>,
+  what = 'tar stream',
+  prepare: (header: TarHeader) => T = (h) => h as T,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const extract = tar.extract();
     let settled = false;
@@ -44,8 +51,16 @@ export function forEachTarEntry(source: Readable, onEntry: EntryHandler, what = 
       reject(isRuntimeError(err) ? err : parserError(err, what));
     };
     extract.on('entry', (header, body, next) => {
+      body.on('error', () => undefined); // errors surface through the iterator or `fail`
       if (settled) return;
-      onEntry(toTarHeader(header), body as AsyncIterable<Buffer>).then(
+      let prepared: T;
+      try {
+        prepared = prepare(toTarHeader(header));
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      onEntry(prepared, body as AsyncIterable<Buffer>).then(
         () => drain(body as AsyncIterable<Buffer>).then(() => next(), fail),
         (err: unknown) => {
           body.destroy();
