@@ -22,7 +22,10 @@
 # box's cgroup namespace. The network namespace is the host's.
 #
 # Environment:
-#   BOX_SHARE         (up)   absolute path of an existing host dir to bind inside
+#   BOX_SHARE         (up, exec) absolute path of an existing host dir to bind
+#                     inside at the same path; given to exec, it is bound then
+#                     (and stays) unless already there; must then be on the
+#                     host's root filesystem
 #   BOX_PASS_ENV      (exec) space-separated names of variables to pass inside
 #   BOX_BOOT_TIMEOUT  (up)   seconds to wait for the boot (default 60)
 #   BOX_STOP_TIMEOUT  (down) seconds to wait for systemd to halt (default 20)
@@ -33,6 +36,7 @@ readonly CG_PREFIX=containerd-ts-box-
 readonly BOX_TARGET=containerd-ts-box.target
 readonly BOX_STATE_DIR=/var/lib/containerd-ts
 readonly DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+readonly HOST_ROOT_WINDOW=/run/containerd-ts-box/host-root
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 readonly SELF
 
@@ -452,6 +456,11 @@ cmd_inner() {
 
   mount -t tmpfs -o mode=755,nosuid,nodev "run" "$R/run"
   mount -t tmpfs -o mode=1777,nosuid,nodev "tmp" "$R/tmp"
+  # read-only window on the host's root filesystem (not its submounts), from
+  # which `exec` binds a BOX_SHARE given only then
+  mkdir -p "$R$HOST_ROOT_WINDOW"; chmod 700 "$(dirname "$R$HOST_ROOT_WINDOW")"
+  mount --bind / "$R$HOST_ROOT_WINDOW"
+  mount -o remount,bind,ro,nosuid,nodev "$R$HOST_ROOT_WINDOW"
   # hide the boxes' own dirs (incl. this overlay's upper) from the box
   mount -t tmpfs -o mode=700,size=64k,nosuid,nodev,noexec boxes "$R$BOX_ROOT"
   mkdir -p "$R$BOX_STATE_DIR"; mount --bind "$B/state/lib" "$R$BOX_STATE_DIR"
@@ -501,6 +510,24 @@ EOF
 }
 
 # --------------------------------------------------------------------- exec
+# Make host dir $2 visible read-write at the same path in the box with leader
+# $1, if it is not yet (it is when BOX_SHARE was given to `up`).
+share_into_box() {
+  local l=$1 s=$2 B=$BOX_ROOT/$3 id
+  [[ $s == /* ]] && [ -d "$s" ] || die "BOX_SHARE is not an absolute path of a directory: $s"
+  s=$(readlink -f "$s")
+  id=$(stat -c %d:%i "$s")
+  exec 8>>"$B/share.lock"; flock 8
+  if [ "$(in_box "$l" stat -c %d:%i "$s" 2>/dev/null)" != "$id" ]; then
+    [ "$(findmnt -n -o TARGET --target "$s")" = / ] ||
+      die "BOX_SHARE $s is not on the host's root filesystem: give it to 'up' instead"
+    in_box "$l" sh -c 'mkdir -p "$2" && mount --bind "$1$2" "$2" && mount -o remount,bind,rw "$2"' \
+      sh "$HOST_ROOT_WINDOW" "$s" >&2 || die "could not bind BOX_SHARE $s into box $3"
+    [ "$(in_box "$l" stat -c %d:%i "$s" 2>/dev/null)" = "$id" ] || die "BOX_SHARE $s: bind into box $3 failed"
+  fi
+  exec 8>&-
+}
+
 cmd_exec() {
   local name=${1:-}; check_name "$name"; shift
   [ $# -gt 0 ] || die "usage: $0 exec NAME CMD..."
@@ -508,6 +535,7 @@ cmd_exec() {
   local -a envs
   l=$(leader_of "$name") || die "box $name is not up"
   { : <&0; } 2>/dev/null || exec </dev/null        # stdin may be closed (CI)
+  [ -z "${BOX_SHARE:-}" ] || share_into_box "$l" "$BOX_SHARE" "$name"
   envs=(PATH="${PATH:-$DEFAULT_PATH}" HOME=/root LANG=C.UTF-8)
   [ -n "${TERM+x}" ] && envs+=(TERM="$TERM")
   for v in ${BOX_PASS_ENV:-}; do

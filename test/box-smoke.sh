@@ -1,8 +1,8 @@
 #!/bin/bash
 # Smoke test of scripts/systemd-box.sh: boots a box, checks systemd, D-Bus,
 # machined, cgroup limits (v1 paths), OOM kill, runc --systemd-cgroup and the
-# exec plumbing inside it, then takes it down and checks that nothing leaked
-# (mounts, cgroup dirs, box dir) and that the host's /tmp was not touched.
+# exec/share plumbing inside it, then takes it down and checks that nothing
+# leaked (mounts, cgroup dirs, box dir) and that the host's /tmp was not touched.
 #   test/box-smoke.sh [NAME]      (default NAME: smoke-$$); exit 0 iff all PASS
 # shellcheck disable=SC2015,SC2016,SC2001,SC2317  # pass/fail idiom, in-box scripts, trap
 set -uo pipefail
@@ -27,18 +27,21 @@ fi
 
 marker=$(mktemp /tmp/box-smoke-marker.XXXXXX)
 errf=$(mktemp /tmp/box-smoke-up.XXXXXX)
+share_up=$(mktemp -d /tmp/box-smoke-share.XXXXXX)       # given to up; under /tmp on purpose
+share_exec=$(mktemp -d /var/tmp/box-smoke-share.XXXXXX) # given to exec only
+echo keep >"$share_up/before"
 cleanup() {
   if [ "$("$BOX_SH" status "$NAME" 2>/dev/null)" = up ] || [ -e "$BOX_DIR" ]; then
     "$BOX_SH" down "$NAME" >/dev/null 2>&1 || true
   fi
-  rm -f "$marker" "$errf"
+  rm -rf "$marker" "$errf" "$share_up" "$share_exec"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== box $NAME"
 t0=$(date +%s%N)
-if leader=$("$BOX_SH" up "$NAME" 2>"$errf"); then
+if leader=$(BOX_SHARE=$share_up "$BOX_SH" up "$NAME" 2>"$errf"); then
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   if [[ $leader =~ ^[0-9]+$ ]] && [ "$(cat "$BOX_DIR/leader" 2>/dev/null)" = "$leader" ]; then
     pass "up: leader $leader (written to $BOX_DIR/leader), ${ms} ms"
@@ -149,6 +152,12 @@ out=$(SMOKE_VAR=yes NODE_EXTRA_CA_CERTS=/nope BOX_PASS_ENV=SMOKE_VAR bx sh -c 'e
 out=$(bx cat /proc/1/environ | tr '\0' ' ')
 [ "$out" = "container=containerd-ts-box PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin " ] &&
   pass "systemd's environment is clean" || fail "systemd's environment: $out"
+out=$(bx sh -c "cat '$share_up/before' && echo up-share >'$share_up/from-box'" 2>&1)
+[ "$out" = keep ] && [ "$(cat "$share_up/from-box" 2>/dev/null)" = up-share ] &&
+  pass "BOX_SHARE given to up (under /tmp): contents kept, writes reach the host" || fail "BOX_SHARE given to up: '$out'"
+BOX_SHARE=$share_exec bx sh -c "echo exec-share >'$share_exec/from-box'" &&
+  [ "$(cat "$share_exec/from-box" 2>/dev/null)" = exec-share ] &&
+  pass "BOX_SHARE given to exec: writes reach the host" || fail "BOX_SHARE given to exec"
 bx test ! -e "$marker" && pass "box /tmp is private (host marker not visible inside)" || fail "host /tmp visible inside the box"
 out=$(bx findmnt -n -o FSTYPE /var/lib/containerd-ts)
 [ "$out" = ext4 ] && pass "/var/lib/containerd-ts is ext4 inside" || fail "/var/lib/containerd-ts is '$out' inside"

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, createReadStream, open } from 'node:fs';
+import { closeSync, constants, createReadStream, mkdirSync, mkdtempSync, open, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -32,7 +32,19 @@ export class FifoSet {
     });
   }
 
+  /**
+   * Wakes any read-open still waiting for a writer (a task that never
+   * started), then removes the FIFOs. A blocked open would otherwise hold
+   * a libuv pool thread and stop the process from exiting.
+   */
   remove(): void {
+    for (const fifo of [this.stdout, this.stderr]) {
+      try {
+        closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK));
+      } catch {
+        // already gone
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -59,6 +59,8 @@ export class InitProcess implements InitActions {
   /** Deletes the runtime's container; resolves with the exit, which a delete of a created task causes. */
   async delete(): Promise<ExitInfo> {
     await this.state.delete();
+    // Never created (runc create failed): there is no process to wait for.
+    if (this.pid === 0) return { pid: 0, status: 0, signal: null, exitedAt: new Date().toISOString(), oomKilled: false };
     return this.wait();
   }
 

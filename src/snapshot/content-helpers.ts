@@ -5,6 +5,7 @@
  */
 import { isRuntimeError } from '../errors.js';
 import type { Expected, Info, Ingester, Provider, Writer } from './content.js';
+import type { Digest } from './digest.js';
 
 /** Options for `writeBlob`. */
 export interface WriteBlobOptions {
@@ -31,6 +32,7 @@ export async function writeBlob(
     if (isRuntimeError(err, 'AlreadyExists') && options.expected?.digest !== undefined) return store.info(options.expected.digest);
     throw err;
   }
+  let written: Digest | undefined;
   try {
     // A resumed ingest with unknown provenance is not trusted here: start over.
     if (writer.offset() > 0) {
@@ -38,10 +40,13 @@ export async function writeBlob(
       writer = await store.writer({ ref: options.ref, ...(options.expected ? { expected: options.expected } : {}) });
     }
     await copyInto(source, writer);
+    written = writer.digest();
     return await writer.commit(undefined, options.labels ? { labels: options.labels } : {});
   } catch (err) {
     await writer.abort().catch(() => undefined);
-    if (isRuntimeError(err, 'AlreadyExists') && options.expected?.digest !== undefined) return store.info(options.expected.digest);
+    // Content-addressed: someone else committing the same bytes first is success.
+    const digest = options.expected?.digest ?? written;
+    if (isRuntimeError(err, 'AlreadyExists') && digest !== undefined) return store.info(digest);
     throw err;
   }
 }

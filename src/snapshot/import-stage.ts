@@ -38,7 +38,7 @@ export class BlobStager {
         throw err;
       },
     );
-    const writer = present ? undefined : await this.content.writer({ ref: `import-${this.importId}-${digest}`, expected: { digest, size } });
+    const writer = present ? undefined : await this.openWriter(digest, size);
     const hash = newDigester();
     const keep: Buffer[] | undefined = size <= MAX_JSON_BLOB_BYTES ? [] : undefined;
     let looksJson: boolean | undefined;
@@ -66,6 +66,16 @@ export class BlobStager {
     if (writer !== undefined) this.staged.set(digest, writer);
     this.sizes.set(digest, size);
     if (keep !== undefined && looksJson === true) this.json.set(digest, Buffer.concat(keep));
+  }
+
+  /** A writer for a new blob, or undefined if the blob was committed meanwhile (then it is only hashed). */
+  private async openWriter(digest: Digest, size: number): Promise<Writer | undefined> {
+    try {
+      return await this.content.writer({ ref: `import-${this.importId}-${digest}`, expected: { digest, size } });
+    } catch (err) {
+      if (isRuntimeError(err, 'AlreadyExists')) return undefined;
+      throw err;
+    }
   }
 
   /** The bytes of a staged or stored JSON blob, checked against the descriptor's size. */

@@ -8,9 +8,9 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { chown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Database, Key } from 'lmdb';
-import { failedPrecondition, internal } from '../errors.js';
+import { failedPrecondition, internal, invalidArgument } from '../errors.js';
 import { diskUsage } from './disk-usage.js';
 import { SnapshotMetadata, toInfo, type SnapshotRecord } from './overlay-store.js';
 import type { Info, Mount, Snapshotter, Usage } from './snapshotter.js';
@@ -32,6 +32,7 @@ export class OverlaySnapshotter implements Snapshotter {
   private readonly indexOff: boolean;
 
   constructor(options: OverlayOptions) {
+    if (!isAbsolute(options.root)) throw invalidArgument(`overlay snapshotter root must be an absolute path, got ${JSON.stringify(options.root)}`);
     this.meta = new SnapshotMetadata(options.db);
     this.snapshotsDir = join(options.root, 'snapshots');
     mkdirSync(this.snapshotsDir, { recursive: true, mode: 0o700 });

@@ -42,13 +42,17 @@ export function forEachTarEntry<T = TarHeader>(
   return new Promise<void>((resolve, reject) => {
     const extract = tar.extract();
     let settled = false;
+    let inFlight: Promise<unknown> = Promise.resolve();
     const fail = (err: unknown): void => {
       if (settled) return;
       settled = true;
       source.unpipe(extract);
       source.destroy();
       extract.destroy();
-      reject(isRuntimeError(err) ? err : parserError(err, what));
+      // Reject only once a running handler has stopped (its body is destroyed
+      // now), so nothing writes after the caller starts cleaning up.
+      const error = isRuntimeError(err) ? err : parserError(err, what);
+      void inFlight.then(() => reject(error));
     };
     extract.on('entry', (header, body, next) => {
       body.on('error', () => undefined); // errors surface through the iterator or `fail`
@@ -60,13 +64,14 @@ export function forEachTarEntry<T = TarHeader>(
         fail(err);
         return;
       }
-      onEntry(prepared, body as AsyncIterable<Buffer>).then(
+      const running = onEntry(prepared, body as AsyncIterable<Buffer>).then(
         () => drain(body as AsyncIterable<Buffer>).then(() => next(), fail),
         (err: unknown) => {
           body.destroy();
           fail(err);
         },
       );
+      inFlight = running.catch(() => undefined);
     });
     extract.on('error', fail);
     extract.on('finish', () => {

@@ -28,7 +28,7 @@ describe('bad input (integration)', function () {
   it('unknown image: NotFound, no record', () =>
     expectRejected(['run', '--rm', 'docker.io/library/nope:latest', 'bad-image', 'true'], /image "docker.io\/library\/nope:latest" not found/, 'bad-image'));
 
-  for (const [id, why] of [['../x', /invalid/], ['a'.repeat(77), /77 characters long; the limit is 76/], ['bad id', /invalid/], ['bad/slash', /invalid/], ['-dash', /invalid/]] as const) {
+  for (const [id, why] of [['../x', /invalid/], ['a'.repeat(77), /77 characters long; the limit is 76/], ['bad id', /invalid/], ['bad/slash', /invalid/], ['bad-', /invalid/]] as const) {
     it(`invalid id ${JSON.stringify(id.length > 20 ? `${id.slice(0, 8)}...(${id.length})` : id)} is refused`, () => expectRejected(['run', '--rm', BUSYBOX, id, 'true'], why));
   }
   it('an empty id is refused', () => expectRejected(['run', '--rm', BUSYBOX, '', 'true'], /must not be empty|usage/));
