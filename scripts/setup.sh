@@ -15,8 +15,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install, not npm ci: npm 11's ci rejects lock files that list other
+  # platforms' optional packages (lmdb's msgpackr-extract), the lock is still honoured.
+  echo "setup: npm install"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 echo "setup: building"
 npm run --silent build

@@ -1,4 +1,5 @@
-import { chainId } from '../../oci/chainid.js';
+import { chainId } from '../../snapshot/chain-id.js';
+import { validateDigest } from '../../snapshot/digest.js';
 import { parseCpus, parseMemory, parsePids, type ResourceLimits } from '../../oci/limits.js';
 import { validateIdentifier } from '../../oci/identifiers.js';
 import { generateSpec, withEnv, withHostname, withImageConfig, withLimits } from '../../oci/spec.js';
@@ -52,7 +53,8 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
   const imageName = normalizeImageRef(imageArg);
   const { image } = await client.call('images', 'Get', { name: imageName });
   const { config } = await resolveImageConfig(client, image!.target!);
-  const parent = chainId(config.rootfs?.diff_ids ?? []);
+  const diffIds = (config.rootfs?.diff_ids ?? []).map((d) => validateDigest(d));
+  const parent = diffIds.length > 0 ? chainId(diffIds) : undefined;
 
   const spec = generateSpec(withImageConfig(config.config, args.rest), withEnv(env), withHostname(id), withLimits(limits));
   const user = (o.user as string | undefined) ?? config.config?.User;

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { invalidArgument } from '../../errors.js';
 import type { Daemon } from '../daemon.js';
 import type { ImageRecord } from '../metadata/db.js';
-import { resolveImage } from './resolve.js';
+import { providerSource, resolveManifest } from '../../snapshot/image-resolve.js';
 
 /**
  * Import as named steps: verify and store every blob, unpack each image's
@@ -17,7 +17,7 @@ export async function importImages(daemon: Daemon, namespace: string, archive: R
   if (images.length === 0) throw invalidArgument('the archive names no image (no org.opencontainers.image.ref.name annotation in index.json)');
   daemon.namespaces.ensure(namespace);
   for (const image of images) {
-    const { manifest } = await resolveImage(daemon.content, image.target);
+    const { manifest } = await resolveManifest(providerSource(daemon.content), image.manifest);
     await unpackImage({ content: daemon.content, snapshotter: daemon.snapshotter, manifest, keyPrefix: `${namespace}/` });
   }
   const records = daemon.db.transaction(() =>
