@@ -68,6 +68,7 @@ export class Daemon {
   }
 
   async close(): Promise<void> {
+    this.tasks.detach();
     this.bus.close();
     await this.db.close();
   }

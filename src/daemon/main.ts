@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   });
   const log = createLogger(config.logLevel);
   const daemon = await Daemon.open(config, log);
+  await daemon.tasks.recover();
   const server = await startGrpcServer(daemon);
   log.info('containerd-ts serving', { address: config.address, root: config.root, state: config.state, version: VERSION.version });
   await notifyReady(`serving on ${config.address}`);

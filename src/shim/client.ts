@@ -62,15 +62,29 @@ export async function startShim(opts: ShimStartOptions): Promise<ShimClient> {
     child.kill('SIGKILL');
     throw unavailable(`shim for ${opts.id} failed to start: ${firstLine}`);
   }
-  return ShimClient.connect(opts.bundle);
+  const client = await ShimClient.connect(opts.bundle);
+  client.pid = child.pid ?? 0;
+  return client;
+}
+
+/** What the daemon needs of a shim: typed calls, exit events, and word when it goes away. */
+export interface ShimConnection {
+  call<M extends ShimMethod>(method: M, params: ShimMethods[M]['params']): Promise<ShimMethods[M]['result']>;
+  onExit(listener: (exit: ExitInfo) => void): () => void;
+  /** Called once if the connection drops without `close()` (the shim died). */
+  onLost(listener: () => void): void;
+  close(): void;
 }
 
 /** The daemon's end of one shim connection: typed calls and exit events. */
-export class ShimClient {
+export class ShimClient implements ShimConnection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly exitListeners = new Set<(exit: ExitInfo) => void>();
   private closed = false;
+  private lostListener: (() => void) | undefined;
+  /** The shim's pid (0 when reconnected and not known). */
+  pid = 0;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -79,7 +93,11 @@ export class ShimClient {
     const decoder = new LineDecoder();
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => decoder.push(chunk, (line) => this.receive(line)));
-    socket.on('close', () => this.fail(unavailable(`connection to shim in ${bundle} closed`)));
+    socket.on('close', () => {
+      const unexpected = !this.closed;
+      this.fail(unavailable(`connection to shim in ${bundle} closed`));
+      if (unexpected) this.lostListener?.();
+    });
     socket.on('error', () => {});
   }
 
@@ -102,6 +120,10 @@ export class ShimClient {
   onExit(listener: (exit: ExitInfo) => void): () => void {
     this.exitListeners.add(listener);
     return () => this.exitListeners.delete(listener);
+  }
+
+  onLost(listener: () => void): void {
+    this.lostListener = listener;
   }
 
   close(): void {

@@ -23,6 +23,8 @@ export interface ExitInfo {
   signal: number | null;
   exitedAt: string;
   oomKilled: boolean;
+  /** Set when the exit was not observed by the shim (e.g. the shim died). */
+  reason?: string;
 }
 
 export type TaskStatus = 'created' | 'running' | 'stopped' | 'paused' | 'deleted';

@@ -6,7 +6,8 @@ import { limitsFromSpec, withSystemdScope, withUser } from '../../oci/spec.js';
 import { validateLimits } from '../../oci/limits.js';
 import type { RuntimeSpec } from '../../oci/spec-types.js';
 import { resolveUser } from '../../oci/user.js';
-import { startShim, type ShimClient } from '../../shim/client.js';
+import { ShimClient, startShim, type ShimConnection } from '../../shim/client.js';
+import { Runc } from '../../shim/runc.js';
 import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
 import type { Machined } from '../../systemd/machined.js';
 import { isValidMachineName } from '../../systemd/machined.js';
@@ -19,6 +20,10 @@ import { CleanupStack } from './cleanup.js';
 import { mountAll, unmountAll, type MountSpec } from './rootfs.js';
 import type { Task } from './task.js';
 import { verifyScope } from './verify-scope.js';
+import { LostShim } from './lost-shim.js';
+import { findTasks } from './recovery.js';
+import { moveShimToScope } from './shim-scope.js';
+import { readExitRecord, writeTaskRecord } from './task-record.js';
 
 /** Where a task's rootfs comes from when the client sends no mounts. */
 export interface RootfsSource {
@@ -84,12 +89,17 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       await this.clearStaleScope(scope);
       const shim = await this.startShim(namespace, id, bundle, cleanup);
       cleanup.push('stop scope', () => this.stopScope(scope));
-      const { pid } = await shim.call('create', { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal });
+      // The shim moves to its own scope while runc creates the container.
+      const [{ pid }] = await Promise.all([
+        shim.call('create', { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal }),
+        moveShimToScope(this.d.systemd, namespace, id, shim.pid, this.d.config.slice),
+      ]);
       await verifyScope(this.d.systemd, pid, scope, limits);
       const machine = await this.registerMachine(id, pid, rootfs, cleanup);
-      const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio: opts };
-      shim.onExit((exit) => this.exited(task, exit));
-      this.tasks.set(key, task);
+      const stdio = { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal };
+      await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio });
+      const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio };
+      this.track(task);
       this.d.log.info('task created', { namespace, id, pid, scope });
       return task;
     } catch (err) {
@@ -137,12 +147,105 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   /** Releases what a task holds after runc deleted the container; each step tolerates "already gone". */
   private async teardown(task: Task): Promise<void> {
     this.tasks.delete(`${task.namespace}/${task.id}`);
-    if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
     await task.shim.call('shutdown', {}).catch(() => {});
     task.shim.close();
-    await this.stopScope(task.scope);
-    await unmountAll(path.join(task.bundle, 'rootfs'));
+    await this.releaseResources(task, false);
     await rm(task.bundle, { recursive: true, force: true });
+  }
+
+  /** Frees machine, scope and rootfs mount; with `killFirst`, also whatever runc still runs. */
+  private async releaseResources(task: Task, killFirst: boolean): Promise<void> {
+    if (killFirst) await this.runcFor(task.namespace).delete(task.id, task.bundle, true).catch(() => {});
+    if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
+    await this.stopScope(task.scope).catch(() => {});
+    await unmountAll(path.join(task.bundle, 'rootfs'));
+  }
+
+  /** Lets go of every shim connection without treating it as lost (daemon stop: shims and containers live on). */
+  detach(): void {
+    for (const t of this.tasks.values()) t.shim.close();
+  }
+
+  /** Starts following a task's shim: its exit, and its death. */
+  private track(task: Task): void {
+    this.tasks.set(`${task.namespace}/${task.id}`, task);
+    task.shim.onExit((exit) => this.exited(task, exit));
+    task.shim.onLost(() => void this.shimLost(task));
+  }
+
+  /**
+   * A shim that dies takes the container's supervision with it: record the
+   * exit (the shim's own record if it wrote one), kill and remove what runc
+   * still runs, and free the scope, machine and mount. The task stays,
+   * stopped with the reason, until it is deleted.
+   */
+  private async shimLost(task: Task): Promise<void> {
+    if (this.tasks.get(`${task.namespace}/${task.id}`) !== task) return; // deleted on purpose
+    const recorded = task.exit ?? (await readExitRecord(task.bundle));
+    const exit: ExitInfo = recorded ?? {
+      pid: task.pid, status: 137, signal: 9, exitedAt: new Date().toISOString(), oomKilled: false,
+      reason: 'the shim died; the container was killed',
+    };
+    if (!recorded) this.d.log.warn('shim died; killing its container', { namespace: task.namespace, id: task.id });
+    task.shim = new LostShim(task.id, task.bundle, exit, this.runcFor(task.namespace));
+    await this.releaseResources(task, true);
+    if (!task.exit) this.exited(task, exit);
+  }
+
+  /** runc as the daemon itself runs it, to clean up after a shim that is gone. */
+  private runcFor(namespace: string): Runc {
+    return new Runc({ binary: this.d.config.runtime.binary, root: path.join(this.d.config.state, 'runc', namespace), systemdCgroup: true });
+  }
+
+  /**
+   * Finds the tasks a previous daemon left running: shims reconnected,
+   * exits that happened while it was down read from disk, half-made tasks
+   * (no record: the daemon died mid-create) removed with everything they hold.
+   */
+  async recover(): Promise<void> {
+    const { found, debris } = await findTasks(this.d.config.state);
+    for (const f of found) {
+      const { namespace, id, pid, scope, machine, stdio } = f.record;
+      const task: Task = { namespace, id, pid, bundle: f.bundle, scope, machine, stdio, exit: f.exit, shim: f.shim ?? new LostShim(id, f.bundle, f.exit ?? lostExit(pid), this.runcFor(namespace)) };
+      if (f.shim) this.track(task);
+      else {
+        this.tasks.set(`${namespace}/${id}`, task);
+        task.exit ??= lostExit(pid);
+        await this.releaseResources(task, true);
+      }
+      this.d.log.info('task recovered', { namespace, id, pid, shim: f.shim ? 'connected' : 'gone', status: task.exit?.status });
+    }
+    for (const bundle of debris) await this.removeDebris(bundle);
+    await this.reportOrphanScopes();
+  }
+
+  private async removeDebris(bundle: string): Promise<void> {
+    const id = path.basename(bundle);
+    const namespace = path.basename(path.dirname(bundle));
+    this.d.log.warn('removing a task the previous daemon did not finish creating', { namespace, id });
+    const shim = await ShimClient.connect(bundle).catch(() => undefined);
+    if (shim) {
+      await shim.call('delete', {}).catch(() => undefined);
+      await shim.call('shutdown', {}).catch(() => undefined);
+      shim.close();
+    }
+    await this.runcFor(namespace).delete(id, bundle, true).catch(() => {});
+    const machine = await this.d.machined.getMachine(id).catch(() => null);
+    if (machine?.unit === scopeUnitName(id)) await this.d.machined.terminateMachine(id).catch(() => false);
+    await this.stopScope(scopeUnitName(id)).catch(() => {});
+    await unmountAll(path.join(bundle, 'rootfs'));
+    await rm(bundle, { recursive: true, force: true });
+  }
+
+  /** Container scopes no task owns: reported, not stopped (they may be someone's by name). */
+  private async reportOrphanScopes(): Promise<void> {
+    const owned = new Set([...this.tasks.values()].map((t) => t.scope));
+    const units = await this.d.systemd.listUnitsByPattern('containerd-*.scope').catch(() => []);
+    for (const u of units) {
+      if (!owned.has(u.name) && !u.name.startsWith('containerd-ts-shim-') && u.activeState !== 'inactive') {
+        this.d.log.warn('scope without a task (stop it with systemctl stop if it is debris)', { unit: u.name, state: u.activeState });
+      }
+    }
   }
 
   private exited(task: Task, exit: ExitInfo): void {
@@ -248,4 +351,9 @@ function parseSpec(value: Buffer | undefined, id: string): RuntimeSpec {
   } catch (err) {
     throw invalidArgument(`container "${id}" has an invalid runtime spec: ${(err as Error).message}`);
   }
+}
+
+/** The exit reported for a task whose shim was gone when the daemon started and left no exit record. */
+function lostExit(pid: number): ExitInfo {
+  return { pid, status: 255, signal: null, exitedAt: new Date().toISOString(), oomKilled: false, reason: 'the shim was gone when the daemon started; exit status unknown' };
 }

@@ -1,4 +1,4 @@
-import type { ShimClient } from '../../shim/client.js';
+import type { ShimConnection } from '../../shim/client.js';
 import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
 
 /** A running (or stopped, not yet deleted) task as the daemon tracks it. */
@@ -11,7 +11,7 @@ export interface Task {
   scope: string;
   /** machined registration, when the id is a valid machine name. */
   machine?: string;
-  shim: ShimClient;
+  shim: ShimConnection;
   stdio: StdioPaths;
   exit?: ExitInfo;
 }
