@@ -3,8 +3,12 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
-/** Runs argv to completion; resolves { code, ms, stdout, stderr } (never rejects). */
-export function run(argv, { timeoutMs = 120_000, env, input } = {}) {
+/**
+ * Runs argv to completion; resolves { code, ms, stdout, stderr } (never rejects).
+ * untilExit: done when the process exits, even if something it started (a
+ * detached container given runc's stdio) still holds its output pipes.
+ */
+export function run(argv, { timeoutMs = 120_000, env, input, untilExit = false } = {}) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     let stdout = '', stderr = '', timedOut = false;
@@ -19,13 +23,18 @@ export function run(argv, { timeoutMs = 120_000, env, input } = {}) {
     child.stdout.on('data', (d) => { if (stdout.length < 1e6) stdout += d; });
     child.stderr.on('data', (d) => { if (stderr.length < 1e5) stderr += d; });
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (err) => { stderr += String(err); });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
+    let done = false;
+    const finish = async (code, signal) => {
+      if (done) return;
+      done = true;
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      clearTimeout(timer);
+      if (untilExit) { await new Promise((r) => setTimeout(r, 20)); child.stdout.destroy(); child.stderr.destroy(); }
       if (timedOut) stderr += `\n(timed out after ${timeoutMs} ms)`;
       resolve({ code: code ?? (signal ? 128 : -1), ms, stdout, stderr: stderr.trim() });
-    });
+    };
+    child.on('error', (err) => { stderr += String(err); if (child.pid === undefined) finish(-1); });
+    child.on(untilExit ? 'exit' : 'close', finish);
   });
 }
 

@@ -26,11 +26,16 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>, fixe
   const positionals: string[] = [];
   const byShort = new Map(Object.entries(spec).filter(([, s]) => s.short).map(([name, s]) => [s.short!, name]));
   let i = 0;
+  let optionsEnded = false;
   for (; i < argv.length && positionals.length < fixedPositionals; i++) {
     const arg = argv[i]!;
-    if (arg === '--') {
-      i++;
-      break;
+    if (arg === '--' && !optionsEnded) {
+      optionsEnded = true;
+      continue;
+    }
+    if (optionsEnded) {
+      positionals.push(arg);
+      continue;
     }
     if (!arg.startsWith('-') || arg === '-') {
       positionals.push(arg);

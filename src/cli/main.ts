@@ -5,6 +5,7 @@ import { containersList, containersRemove } from './commands/containers.js';
 import { imagesImport, imagesList, imagesRemove } from './commands/images.js';
 import { run, runOptions } from './commands/run.js';
 import { killOptions, tasksKill, tasksList, tasksRemove } from './commands/tasks.js';
+import { events, eventsOptions } from './commands/events.js';
 
 const DEFAULT_ADDRESS = '/run/containerd-ts/containerd-ts.sock';
 
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   'tasks ls': { summary: 'list tasks', usage: 'tasks ls', action: tasksList },
   'tasks kill': { summary: 'signal a task', usage: 'tasks kill [OPTIONS] ID', options: killOptions, action: tasksKill },
   'tasks rm': { summary: 'delete stopped tasks', usage: 'tasks rm ID [ID...]', action: tasksRemove },
+  events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', options: eventsOptions, action: events },
   'namespaces ls': {
     summary: 'list namespaces',
     usage: 'namespaces ls',

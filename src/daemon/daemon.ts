@@ -16,6 +16,7 @@ import { MetadataDb } from './metadata/db.js';
 import { ImageStore } from './metadata/images.js';
 import { NamespaceStore } from './metadata/namespaces.js';
 import { TaskManager } from './tasks/task-manager.js';
+import { EventExchange } from './events/exchange.js';
 
 /**
  * Everything the daemon holds, wired once: metadata stores, content,
@@ -33,6 +34,7 @@ export class Daemon {
   readonly systemd: Systemd;
   readonly machined: Machined;
   readonly tasks: TaskManager;
+  readonly events = new EventExchange();
 
   private constructor(
     readonly config: DaemonConfig,
@@ -55,6 +57,7 @@ export class Daemon {
       rootfs: { mounts: (ns, key) => snapshotter.mounts(`${ns}/${key}`) },
       systemd: this.systemd,
       machined: this.machined,
+      events: this.events,
       log,
     });
     this.namespaces.ensure('default');

@@ -10,6 +10,7 @@ import { contentService } from './grpc/content-service.js';
 import { imageImportService } from './grpc/import-service.js';
 import { imagesService } from './grpc/images-service.js';
 import { leasesService } from './grpc/leases-service.js';
+import { eventsService } from './grpc/events-service.js';
 import { snapshotsService } from './grpc/snapshots-service.js';
 import { tasksService } from './grpc/tasks-service.js';
 
@@ -23,14 +24,15 @@ export async function startGrpcServer(daemon: Daemon): Promise<grpc.Server> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': 64 << 20 });
   const add = (def: grpc.ServiceDefinition, impl: object) => server.addService(def, impl as grpc.UntypedServiceImplementation);
   add(api.version.service, versionService());
-  add(api.namespaces.service, namespacesService(daemon.namespaces));
+  add(api.namespaces.service, namespacesService(daemon.namespaces, daemon.events));
   add(api.introspection.service, introspectionService(daemon.uuid));
-  add(api.containers.service, containersService(daemon.containers, daemon.namespaces, daemon.tasks));
-  add(api.images.service, imagesService(daemon.images, daemon.namespaces));
+  add(api.containers.service, containersService(daemon.containers, daemon.namespaces, daemon.tasks, daemon.events));
+  add(api.images.service, imagesService(daemon.images, daemon.namespaces, daemon.events));
   add(api.content.service, contentService(daemon.content));
   add(api.snapshots.service, snapshotsService(daemon.snapshotter));
   add(api.tasks.service, tasksService(daemon.tasks));
   add(api.leases.service, leasesService());
+  add(api.events.service, eventsService(daemon.events));
   add(imageImportServiceDefinition(), imageImportService(daemon));
 
   await mkdir(path.dirname(config.address), { recursive: true, mode: 0o711 });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidArgument } from '../errors.js';
 
@@ -12,8 +12,8 @@ export interface ResolvedUser {
 /**
  * Resolves an image or CLI user ("", "name", "uid", "uid:gid", "name:group")
  * against the rootfs' /etc/passwd and /etc/group, like containerd's
- * WithUser. Files are read by path inside the rootfs, never following a
- * symlink out of it (they are plain files in every sane image).
+ * WithUser. The files are read inside the rootfs only: a symlinked
+ * etc/passwd is treated as absent rather than followed.
  */
 export async function resolveUser(rootfs: string, user: string | undefined): Promise<ResolvedUser> {
   if (!user) return { uid: 0, gid: 0, additionalGids: [] };
@@ -36,9 +36,18 @@ export async function resolveUser(rootfs: string, user: string | undefined): Pro
   return { uid, gid, additionalGids: [] };
 }
 
+/**
+ * Reads etc/passwd or etc/group of the rootfs. A symlink anywhere on the
+ * way is refused (read as "no entries"): it could point at the host's files.
+ */
 async function readDbFile(rootfs: string, rel: string): Promise<string[][]> {
   try {
-    const text = await readFile(path.join(rootfs, rel), 'utf8');
+    let at = rootfs;
+    for (const part of rel.split('/')) {
+      at = path.join(at, part);
+      if ((await lstat(at)).isSymbolicLink()) return [];
+    }
+    const text = await readFile(at, 'utf8');
     return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
   } catch {
     return [];

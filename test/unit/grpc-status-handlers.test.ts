@@ -57,13 +57,13 @@ describe('daemon/grpc/status', () => {
     expect(e.message).to.contain('cannot reach the containerd-ts daemon').and.to.contain('ENOENT');
   });
 
-  // BUG: src/daemon/grpc/status.ts fromServiceError (the /connect|ENOENT|.../ test, line ~31) also
+  // Regression test (was a bug): src/daemon/grpc/status.ts fromServiceError (the /connect|ENOENT|.../ test, line ~31) also
   // matches Unavailable errors the DAEMON sent, e.g. src/shim/client.ts "connection to shim in <bundle>
   // closed" / "cannot connect to shim ..." or src/systemd/bus.ts "system bus connection closed"
   // ("connection" contains "connect"). The CLI then tells the user the daemon is unreachable when it
   // answered. Fix: only treat it as a connect failure when the status did not come from our server,
   // e.g. when `se.metadata?.get('containerd-ts-error-code')` is empty (toServiceError always sets it).
-  it.skip('does not blame the connection for an Unavailable error the daemon itself returned', () => {
+  it('does not blame the connection for an Unavailable error the daemon itself returned', () => {
     const se = toServiceError(new RuntimeError('Unavailable', 'connection to shim in /run/containerd-ts/default/c1 closed'));
     const e = fromServiceError({ ...se, message: `14 UNAVAILABLE: ${se.details}` });
     expect(e.kind).to.equal('Unavailable');

@@ -263,6 +263,20 @@ describe('daemon/metadata (LMDB)', () => {
       throwsKind(() => containers.update('other', created, []), 'NotFound');
     });
 
+    // Regression test (was a bug): src/daemon/metadata/containers.ts update() (line ~39-60) never re-validates the result,
+    // while create() requires a spec and a runtime name. A full update (no field paths) or a "spec" path
+    // whose container carries no spec stores a container without a spec; Containers.Update
+    // (src/daemon/grpc/containers-service.ts ~line 29) makes that easy, since containerFromProto returns
+    // `spec: undefined` and `{ ...current, ...incoming }` lets it overwrite the stored spec. containerd
+    // runs validateContainer after applying the field paths (InvalidArgument "container.Spec must be
+    // set"). Fix: validate `next` (spec, runtime.name) before the put, like ImageStore.update does.
+    it('update refuses to drop the spec (InvalidArgument) and keeps the stored one', () => {
+      const created = containers.create('default', container('c1'));
+      throwsKind(() => containers.update('default', { ...created, spec: undefined }, []), 'InvalidArgument');
+      throwsKind(() => containers.update('default', { ...created, spec: undefined }, ['spec']), 'InvalidArgument');
+      expect(containers.get('default', 'c1').spec).to.deep.equal(created.spec);
+    });
+
     it('deletes only in its namespace', () => {
       containers.create('ns1', container('c1'));
       containers.create('ns2', container('c1'));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IntrospectionHandlers, NamespacesHandlers, VersionHandlers } from '../../proto-types.js';
 import type { NamespaceStore } from '../metadata/namespaces.js';
+import type { EventExchange } from '../events/exchange.js';
 import { unary } from './handlers.js';
 import { VERSION } from '../version.js';
 
@@ -10,12 +11,16 @@ export function versionService(): VersionHandlers {
 }
 
 /** Namespaces: containerd's tenancy, backed by the namespace store. */
-export function namespacesService(store: NamespaceStore): NamespacesHandlers {
+export function namespacesService(store: NamespaceStore, events: EventExchange): NamespacesHandlers {
   return {
     // containerd answers Get for an unknown namespace with empty labels (ctr relies on it).
     Get: unary((req) => ({ namespace: store.find(req.name) ?? { name: req.name, labels: {} } })),
     List: unary(() => ({ namespaces: store.list() })),
-    Create: unary((req) => ({ namespace: store.create(req.namespace?.name ?? '', req.namespace?.labels ?? {}) })),
+    Create: unary((req) => {
+      const created = store.create(req.namespace?.name ?? '', req.namespace?.labels ?? {});
+      events.publish(created.name, 'namespaceCreate', { name: created.name, labels: created.labels });
+      return { namespace: created };
+    }),
     Update: unary((req) => {
       const paths = req.update_mask?.paths ?? [];
       const labels = req.namespace?.labels ?? {};
@@ -25,6 +30,7 @@ export function namespacesService(store: NamespaceStore): NamespacesHandlers {
     }),
     Delete: unary((req) => {
       store.delete(req.name);
+      events.publish(req.name, 'namespaceDelete', { name: req.name });
       return {};
     }),
   };

@@ -5,9 +5,10 @@ import type { TaskManager } from '../tasks/task-manager.js';
 import { containerFromProto, containerToProto } from './convert.js';
 import { namespaceOf, serverStream, unary } from './handlers.js';
 import type { NamespaceStore } from '../metadata/namespaces.js';
+import type { EventExchange } from '../events/exchange.js';
 
 /** Containers: metadata records; a container with a live task cannot be deleted. */
-export function containersService(store: ContainerStore, namespaces: NamespaceStore, tasks: TaskManager): ContainersHandlers {
+export function containersService(store: ContainerStore, namespaces: NamespaceStore, tasks: TaskManager, events: EventExchange): ContainersHandlers {
   return {
     Get: unary((req, call) => ({ container: containerToProto(store.get(namespaceOf(call), req.id)) })),
     List: unary((_req, call) => ({ containers: store.list(namespaceOf(call)).map(containerToProto) })),
@@ -17,19 +18,24 @@ export function containersService(store: ContainerStore, namespaces: NamespaceSt
     Create: unary((req, call) => {
       const ns = namespaceOf(call);
       namespaces.ensure(ns);
-      return { container: containerToProto(store.create(ns, containerFromProto(req.container))) };
+      const created = store.create(ns, containerFromProto(req.container));
+      events.publish(ns, 'containerCreate', { id: created.id, image: created.image, runtime: { name: created.runtime.name, options: null } });
+      return { container: containerToProto(created) };
     }),
     Update: unary((req, call) => {
       const ns = namespaceOf(call);
       const incoming = containerFromProto(req.container);
       const current = store.get(ns, incoming.id);
       const merged = { ...current, ...incoming, createdAt: current.createdAt, updatedAt: current.updatedAt };
-      return { container: containerToProto(store.update(ns, merged, req.update_mask?.paths ?? [])) };
+      const updated = store.update(ns, merged, req.update_mask?.paths ?? []);
+      events.publish(ns, 'containerUpdate', { id: updated.id, image: updated.image, labels: updated.labels, snapshot_key: updated.snapshotKey });
+      return { container: containerToProto(updated) };
     }),
     Delete: unary((req, call) => {
       const ns = namespaceOf(call);
       if (tasks.has(ns, req.id)) throw failedPrecondition(`container "${req.id}" has a task: delete the task first (ctr-ts tasks rm ${req.id})`);
       store.delete(ns, req.id);
+      events.publish(ns, 'containerDelete', { id: req.id });
       return {};
     }),
   };

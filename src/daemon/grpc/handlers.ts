@@ -33,7 +33,8 @@ export function serverStream<Req, Res>(
   fn: (req: Req, call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
-    fn(call.request, call).then(() => call.end(), (err: unknown) => call.destroy(toServiceError(err) as Error));
+    // grpc-js sends the status when the stream emits 'error'; destroy() would end it without one.
+    fn(call.request, call).then(() => call.end(), (err: unknown) => call.emit('error', toServiceError(err)));
   };
 }
 
@@ -43,6 +44,6 @@ export function notImplemented(service: string, method: string): (call: any, cal
   return (call: { destroy?: (e: Error) => void }, callback?: (err: Partial<grpc.ServiceError>) => void) => {
     const err = toServiceError(unimplemented(`${service}.${method} is not implemented by containerd-ts yet`));
     if (typeof callback === 'function') callback(err);
-    else call.destroy?.(err as Error);
+    else (call as { emit?: (e: string, v: unknown) => void }).emit?.('error', err);
   };
 }

@@ -1,22 +1,32 @@
 import type { ImagesHandlers } from '../../proto-types.js';
 import type { ImageStore } from '../metadata/images.js';
 import type { NamespaceStore } from '../metadata/namespaces.js';
+import type { EventExchange } from '../events/exchange.js';
 import { imageFromProto, imageToProto } from './convert.js';
 import { namespaceOf, unary } from './handlers.js';
 
 /** Images: name -> target descriptor records (the blobs live in the content store). */
-export function imagesService(store: ImageStore, namespaces: NamespaceStore): ImagesHandlers {
+export function imagesService(store: ImageStore, namespaces: NamespaceStore, events: EventExchange): ImagesHandlers {
   return {
     Get: unary((req, call) => ({ image: imageToProto(store.get(namespaceOf(call), req.name)) })),
     List: unary((req, call) => ({ images: store.list(namespaceOf(call)).filter((i) => matchesImageFilters(i.name, req.filters)).map(imageToProto) })),
     Create: unary((req, call) => {
       const ns = namespaceOf(call);
       namespaces.ensure(ns);
-      return { image: imageToProto(store.create(ns, imageFromProto(req.image))) };
+      const created = store.create(ns, imageFromProto(req.image));
+      events.publish(ns, 'imageCreate', { name: created.name, labels: created.labels });
+      return { image: imageToProto(created) };
     }),
-    Update: unary((req, call) => ({ image: imageToProto(store.update(namespaceOf(call), imageFromProto(req.image), req.update_mask?.paths ?? [])) })),
+    Update: unary((req, call) => {
+      const ns = namespaceOf(call);
+      const updated = store.update(ns, imageFromProto(req.image), req.update_mask?.paths ?? []);
+      events.publish(ns, 'imageUpdate', { name: updated.name, labels: updated.labels });
+      return { image: imageToProto(updated) };
+    }),
     Delete: unary((req, call) => {
-      store.delete(namespaceOf(call), req.name);
+      const ns = namespaceOf(call);
+      store.delete(ns, req.name);
+      events.publish(ns, 'imageDelete', { name: req.name });
       return {};
     }),
   };

@@ -28,7 +28,9 @@ export function fromServiceError(err: unknown): RuntimeError {
   if (typeof se?.code !== 'number') return toRuntimeError(err);
   const kind = (Object.entries(CODES).find(([, c]) => c === se.code)?.[0] ?? 'Internal') as ErrorKind;
   const message = se.details || se.message || 'unknown error';
-  if (se.code === grpc.status.UNAVAILABLE && /connect|ENOENT|ECONNREFUSED|No connection/i.test(message)) {
+  // Our daemon marks every error it sends; an unmarked UNAVAILABLE comes from the channel itself.
+  const fromDaemon = (se.metadata?.get('containerd-ts-error-code').length ?? 0) > 0;
+  if (se.code === grpc.status.UNAVAILABLE && !fromDaemon) {
     return new RuntimeError('Unavailable', `cannot reach the containerd-ts daemon: ${message}`, { cause: err });
   }
   return new RuntimeError(kind, message, { cause: err });

@@ -23,6 +23,9 @@ export async function importImages(daemon: Daemon, namespace: string, archive: R
   const records = daemon.db.transaction(() =>
     images.map((i) => daemon.images.put(namespace, { name: i.name, labels: {}, target: { mediaType: i.target.mediaType, digest: i.target.digest, size: i.target.size } })),
   );
-  for (const r of records) daemon.log.info('image imported', { namespace, name: r.name, digest: r.target.digest });
+  for (const r of records) {
+    daemon.events.publish(namespace, 'imageCreate', { name: r.name, labels: r.labels });
+    daemon.log.info('image imported', { namespace, name: r.name, digest: r.target.digest });
+  }
   return records;
 }

@@ -56,6 +56,8 @@ export class ContainerStore {
           else delete next.extensions[k];
         } else throw invalidArgument(`cannot update container field "${f}"`);
       }
+      if (!next.spec) throw invalidArgument(`container "${c.id}": spec must be set`);
+      if (!next.runtime?.name) throw invalidArgument(`container "${c.id}": runtime name must be set`);
       this.db.containers.put(nsKey(namespace, c.id), next);
       return next;
     });

@@ -17,6 +17,8 @@ import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ContainerStore } from '../metadata/containers.js';
 import { CleanupStack } from './cleanup.js';
+import type { EventExchange } from '../events/exchange.js';
+import { toTimestamp } from '../../proto.js';
 import { mountAll, unmountAll, type MountSpec } from './rootfs.js';
 import type { Task } from './task.js';
 import { verifyScope } from './verify-scope.js';
@@ -36,6 +38,7 @@ export interface TaskManagerDeps {
   rootfs: RootfsSource;
   systemd: Systemd;
   machined: Machined;
+  events: EventExchange;
   log: Logger;
 }
 
@@ -100,6 +103,10 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio });
       const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio };
       this.track(task);
+      this.d.events.publish(namespace, 'taskCreate', {
+        container_id: id, bundle, rootfs: opts.rootfs ?? [], pid, checkpoint: '',
+        io: { stdin: stdio.stdin ?? '', stdout: stdio.stdout ?? '', stderr: stdio.stderr ?? '', terminal: stdio.terminal ?? false },
+      });
       this.d.log.info('task created', { namespace, id, pid, scope });
       return task;
     } catch (err) {
@@ -113,6 +120,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   async start(namespace: string, id: string): Promise<Task> {
     const task = this.get(namespace, id);
     await task.shim.call('start', {});
+    this.d.events.publish(namespace, 'taskStart', { container_id: id, pid: task.pid });
     this.d.log.info('task started', { namespace, id, pid: task.pid });
     return task;
   }
@@ -140,6 +148,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     }
     const exit = await task.shim.call('delete', {});
     await this.teardown(task);
+    this.d.events.publish(namespace, 'taskDelete', { container_id: id, id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
     this.d.log.info('task deleted', { namespace, id, status: exit.status });
     return exit;
   }
@@ -250,7 +259,9 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   private exited(task: Task, exit: ExitInfo): void {
     task.exit = exit;
-    this.d.log.info('task exited', { namespace: task.namespace, id: task.id, status: exit.status, oom: exit.oomKilled });
+    this.d.log.info('task exited', { namespace: task.namespace, id: task.id, status: exit.status, oom: exit.oomKilled, ...(exit.reason ? { reason: exit.reason } : {}) });
+    if (exit.oomKilled) this.d.events.publish(task.namespace, 'taskOOM', { container_id: task.id });
+    this.d.events.publish(task.namespace, 'taskExit', { container_id: task.id, id: task.id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
     this.emit('exit', task, exit);
   }
 

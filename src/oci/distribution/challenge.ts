@@ -60,7 +60,10 @@ function parseOne(header: string): Challenge[] {
         if (header[i] !== '"') break;
         i++;
       } else {
-        value = token() ?? '';
+        // Lenient: an unquoted value runs to the next comma or blank (registries send URLs unquoted).
+        const from = i;
+        while (i < header.length && header[i] !== ',' && header[i] !== ' ' && header[i] !== '\t') i++;
+        value = header.slice(from, i);
       }
       current.params[word.toLowerCase()] = value;
       continue;
