@@ -38,3 +38,56 @@ export function importClient(address: string): grpc.Client & {
   const Ctor = importConstructor();
   return new Ctor(`unix://${address}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 << 20 }) as never;
 }
+
+/* ---- ImagePull (proto/containerd-ts/services/images/v1/pull.proto): daemon-side pull with progress ---- */
+
+const PULL_FILE = 'containerd-ts/services/images/v1/pull.proto';
+
+export interface PullRequest {
+  ref: string;
+  platform: string;
+  plain_http: boolean;
+  insecure_hosts: string[];
+  username: string;
+  secret: string;
+  tls_ca_pem: string;
+  max_concurrent_downloads: number;
+  skip_unpack: boolean;
+}
+export interface PullProgressMessage {
+  digest: string;
+  media_type: string;
+  /** int64 as a decimal string (LOADER_OPTIONS longs: String). */
+  offset: string;
+  total: string;
+  status: string;
+}
+export interface PullResponse {
+  progress?: PullProgressMessage | null;
+  result?: { name: string; target: Descriptor | null } | null;
+  event?: 'progress' | 'result';
+}
+
+let pullLoaded: grpc.ServiceClientConstructor | undefined;
+
+function pullConstructor(): grpc.ServiceClientConstructor {
+  if (!pullLoaded) {
+    const def = protoLoader.loadSync(PULL_FILE, { ...LOADER_OPTIONS, includeDirs: [resolveProtoDir()] });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { containerd_ts: { services: { images: { v1: { ImagePull: grpc.ServiceClientConstructor } } } } };
+    pullLoaded = pkg.containerd_ts.services.images.v1.ImagePull;
+  }
+  return pullLoaded;
+}
+
+/** The ImagePull service definition the daemon registers. */
+export function imagePullServiceDefinition(): grpc.ServiceDefinition {
+  return pullConstructor().service;
+}
+
+/** An ImagePull client for the CLI. */
+export function pullClient(address: string): grpc.Client & {
+  Pull(req: Partial<PullRequest>, md: grpc.Metadata): grpc.ClientReadableStream<PullResponse>;
+} {
+  const Ctor = pullConstructor();
+  return new Ctor(`unix://${address}`, grpc.credentials.createInsecure(), {}) as never;
+}

@@ -3,8 +3,10 @@ import { describeOptions, parseArgs, table, type OptionSpec, type Parsed } from 
 import { DaemonClient } from './client.js';
 import { containersList, containersRemove } from './commands/containers.js';
 import { imagesImport, imagesList, imagesRemove } from './commands/images.js';
+import { imagesPull, pullOptions } from './commands/pull.js';
 import { run, runOptions } from './commands/run.js';
-import { killOptions, tasksKill, tasksList, tasksRemove } from './commands/tasks.js';
+import { killOptions, tasksKill, tasksList, tasksPause, tasksPs, tasksRemove, tasksResume, tasksWait } from './commands/tasks.js';
+import { tasksMetrics, update, updateOptions } from './commands/update.js';
 import { events, eventsOptions } from './commands/events.js';
 
 const DEFAULT_ADDRESS = '/run/containerd-ts/containerd-ts.sock';
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   run: { summary: 'run a container from an image', usage: 'run [OPTIONS] IMAGE ID [COMMAND [ARG...]]', options: runOptions, fixed: 2, action: (c, a) => run(c, a, stateDir()) },
+  'images pull': { summary: 'pull an image from a registry (the daemon fetches and unpacks it)', usage: 'images pull [OPTIONS] REF', options: pullOptions, action: imagesPull },
   'images import': { summary: 'import an OCI image archive (file or - for stdin)', usage: 'images import FILE', action: imagesImport },
   'images ls': { summary: 'list images', usage: 'images ls', action: imagesList },
   'images rm': { summary: 'remove images', usage: 'images rm NAME [NAME...]', action: imagesRemove },
@@ -47,6 +50,12 @@ const COMMANDS: Record<string, Command> = {
   'tasks ls': { summary: 'list tasks', usage: 'tasks ls', action: tasksList },
   'tasks kill': { summary: 'signal a task', usage: 'tasks kill [OPTIONS] ID', options: killOptions, action: tasksKill },
   'tasks rm': { summary: 'delete stopped tasks', usage: 'tasks rm ID [ID...]', action: tasksRemove },
+  'tasks pause': { summary: 'freeze a task', usage: 'tasks pause ID', action: tasksPause },
+  'tasks resume': { summary: 'thaw a paused task', usage: 'tasks resume ID', action: tasksResume },
+  'tasks ps': { summary: "list a task's processes", usage: 'tasks ps ID', action: tasksPs },
+  'tasks wait': { summary: 'wait for a task to exit; exits with its status', usage: 'tasks wait ID', action: tasksWait },
+  'tasks metrics': { summary: "memory, CPU, pids and IO of a task's scope", usage: 'tasks metrics ID', action: tasksMetrics },
+  update: { summary: "change a running container's limits (its scope's MemoryMax, CPUQuotaPerSecUSec, TasksMax)", usage: 'update [OPTIONS] ID', options: updateOptions, action: update },
   events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', options: eventsOptions, action: events },
   'namespaces ls': {
     summary: 'list namespaces',

@@ -3,6 +3,8 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadContainerdApi } from '../proto.js';
 import { imageImportServiceDefinition } from '../proto-ext.js';
+import { imagePullServiceDefinition } from '../proto-ext.js';
+import { imagePullService } from './grpc/pull-service.js';
 import type { Daemon } from './daemon.js';
 import { introspectionService, namespacesService, versionService } from './grpc/basic-services.js';
 import { containersService } from './grpc/containers-service.js';
@@ -34,6 +36,7 @@ export async function startGrpcServer(daemon: Daemon): Promise<grpc.Server> {
   add(api.leases.service, leasesService());
   add(api.events.service, eventsService(daemon.events));
   add(imageImportServiceDefinition(), imageImportService(daemon));
+  add(imagePullServiceDefinition(), imagePullService(daemon));
 
   await mkdir(path.dirname(config.address), { recursive: true, mode: 0o711 });
   await rm(config.address, { force: true });

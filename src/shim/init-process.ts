@@ -89,6 +89,24 @@ export class InitProcess implements InitActions {
   runtimeDelete() {
     return this.runc.delete(this.id, this.bundle, true);
   }
+  runtimePause() {
+    return this.runc.pause(this.id, this.bundle);
+  }
+  runtimeResume() {
+    return this.runc.resume(this.id, this.bundle);
+  }
+
+  pause() {
+    return this.state.pause();
+  }
+  resume() {
+    return this.state.resume();
+  }
+  /** Every process of the container; empty once it has stopped. */
+  async pids(): Promise<number[]> {
+    if (this.state.status === 'stopped' || this.state.status === 'deleted') return [];
+    return this.runc.pids(this.id, this.bundle);
+  }
   transition(next: InitState) {
     this.state = next;
   }

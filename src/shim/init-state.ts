@@ -12,6 +12,8 @@ export interface InitState {
   start(): Promise<void>;
   kill(signal: number, all: boolean): Promise<void>;
   delete(): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   exited(exit: ExitInfo): void;
 }
 
@@ -21,6 +23,8 @@ export interface InitActions {
   runtimeStart(): Promise<void>;
   runtimeKill(signal: number, all: boolean): Promise<void>;
   runtimeDelete(): Promise<void>;
+  runtimePause(): Promise<void>;
+  runtimeResume(): Promise<void>;
   transition(next: InitState): void;
   current(): InitState;
 }
@@ -40,6 +44,12 @@ export class CreatedState implements InitState {
     await this.p.runtimeDelete();
     this.p.transition(new DeletedState(this.p.id));
   }
+  async pause() {
+    throw failedPrecondition(`task ${this.p.id} has not started: nothing to pause`);
+  }
+  async resume() {
+    throw failedPrecondition(`task ${this.p.id} is not paused`);
+  }
   exited() {
     this.p.transition(new StoppedState(this.p));
   }
@@ -56,6 +66,38 @@ export class RunningState implements InitState {
   }
   async delete() {
     throw failedPrecondition(`task ${this.p.id} is running: kill it before deleting it`);
+  }
+  async pause() {
+    await this.p.runtimePause();
+    if (this.p.current() === this) this.p.transition(new PausedState(this.p));
+  }
+  async resume() {
+    throw failedPrecondition(`task ${this.p.id} is not paused`);
+  }
+  exited() {
+    this.p.transition(new StoppedState(this.p));
+  }
+}
+
+/** Frozen by the cgroup freezer; only resume, kill (and an exit) move it on. */
+export class PausedState implements InitState {
+  readonly status = 'paused' as const;
+  constructor(private readonly p: InitActions) {}
+  async start() {
+    throw failedPrecondition(`task ${this.p.id} is paused: resume it instead`);
+  }
+  kill(signal: number, all: boolean) {
+    return this.p.runtimeKill(signal, all);
+  }
+  async delete() {
+    throw failedPrecondition(`task ${this.p.id} is paused: kill it before deleting it`);
+  }
+  async pause() {
+    throw failedPrecondition(`task ${this.p.id} is already paused`);
+  }
+  async resume() {
+    await this.p.runtimeResume();
+    if (this.p.current() === this) this.p.transition(new RunningState(this.p));
   }
   exited() {
     this.p.transition(new StoppedState(this.p));
@@ -75,6 +117,12 @@ export class StoppedState implements InitState {
     await this.p.runtimeDelete();
     this.p.transition(new DeletedState(this.p.id));
   }
+  async pause() {
+    throw failedPrecondition(`task ${this.p.id} has stopped: nothing to pause`);
+  }
+  async resume() {
+    throw failedPrecondition(`task ${this.p.id} has stopped: nothing to resume`);
+  }
   exited() {}
 }
 
@@ -88,6 +136,12 @@ export class DeletedState implements InitState {
     throw notFound(`task ${this.id} has been deleted`);
   }
   async delete() {
+    throw notFound(`task ${this.id} has been deleted`);
+  }
+  async pause() {
+    throw notFound(`task ${this.id} has been deleted`);
+  }
+  async resume() {
     throw notFound(`task ${this.id} has been deleted`);
   }
   exited() {}

@@ -49,6 +49,9 @@ export interface ShimMethods {
   wait: { params: Record<string, never>; result: ExitInfo };
   delete: { params: Record<string, never>; result: ExitInfo };
   shutdown: { params: Record<string, never>; result: Record<string, never> };
+  pause: { params: Record<string, never>; result: Record<string, never> };
+  resume: { params: Record<string, never>; result: Record<string, never> };
+  pids: { params: Record<string, never>; result: { pids: number[] } };
 }
 export type ShimMethod = keyof ShimMethods;
 

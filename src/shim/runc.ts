@@ -35,6 +35,20 @@ export class Runc {
     await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)], bundle);
   }
 
+  async pause(id: string, bundle: string): Promise<void> {
+    await this.run(['pause', id], bundle);
+  }
+
+  async resume(id: string, bundle: string): Promise<void> {
+    await this.run(['resume', id], bundle);
+  }
+
+  /** The host pids of every process in the container (`runc ps --format json`). */
+  async pids(id: string, bundle: string): Promise<number[]> {
+    const out = await this.run(['ps', '--format', 'json', id], bundle, undefined, true);
+    return (JSON.parse(out || '[]') as number[]) ?? [];
+  }
+
   async delete(id: string, bundle: string, force: boolean): Promise<void> {
     await this.run(['delete', ...(force ? ['--force'] : []), id], bundle);
   }
@@ -51,20 +65,22 @@ export class Runc {
    * Runs one runc command. `inherit` fds become the command's stdio (so the
    * container init inherits them); otherwise stdio is ignored.
    */
-  private run(args: string[], bundle: string, inherit?: [number, number, number]): Promise<void> {
+  private run(args: string[], bundle: string, inherit?: [number, number, number], captureStdout = false): Promise<string> {
     const env = { ...process.env };
     // With NOTIFY_SOCKET set, `runc create` waits for the container to notify: never what we want.
     delete env.NOTIFY_SOCKET;
     const child = spawn(this.opts.binary, [...this.globalArgs(bundle), ...args], {
       env,
-      stdio: inherit ?? ['ignore', 'ignore', 'pipe'],
+      stdio: inherit ?? ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'],
     });
     let stderr = '';
+    let stdout = '';
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     return new Promise((resolve, reject) => {
       child.once('error', (err) => reject(new RuntimeError('Unavailable', `cannot run ${this.opts.binary}: ${err.message}`, { cause: err })));
       child.once('close', (code, signal) => {
-        if (code === 0) return resolve();
+        if (code === 0) return resolve(stdout);
         void lastRuncError(bundle).then((logged) => {
           const message = logged ?? (stderr.trim() || `exit ${code ?? signal}`);
           reject(new RuntimeError(classify(message), `${this.opts.binary} ${args[0]} failed: ${message}`, { fields: { runtime: this.opts.binary } }));

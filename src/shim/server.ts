@@ -81,6 +81,14 @@ export class ShimServer {
         return init.delete();
       case 'shutdown':
         return {};
+      case 'pause':
+        await init.pause();
+        return {};
+      case 'resume':
+        await init.resume();
+        return {};
+      case 'pids':
+        return { pids: await init.pids() };
     }
   }
 }

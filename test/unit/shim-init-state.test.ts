@@ -27,6 +27,12 @@ class FakeInit implements InitActions {
   async runtimeDelete() {
     this.calls.push('delete');
   }
+  async runtimePause() {
+    this.calls.push('pause');
+  }
+  async runtimeResume() {
+    this.calls.push('resume');
+  }
   transition(next: InitState) {
     this.state = next;
   }
@@ -166,3 +172,44 @@ describe('shim/protocol LineDecoder', () => {
     expect(feed(['{"msg":"caf', 'é ✓"}\n'])).to.deep.equal(['{"msg":"café ✓"}']);
   });
 });
+
+describe('init state: pause and resume', () => {
+  it('running -> pause -> paused -> resume -> running, through runc', async () => {
+    const p = new FakeInit();
+    await p.state.start();
+    await p.state.pause();
+    expect(p.state.status).to.equal('paused');
+    await p.state.resume();
+    expect(p.state.status).to.equal('running');
+    expect(p.calls).to.deep.equal(['start', 'pause', 'resume']);
+  });
+
+  it('refuses to pause a paused task, resume a running one, or delete a paused one, and stays where it was', async () => {
+    const p = new FakeInit();
+    await p.state.start();
+    await rejectsKind(p.state.resume(), 'FailedPrecondition');
+    await p.state.pause();
+    await rejectsKind(p.state.pause(), 'FailedPrecondition');
+    await rejectsKind(p.state.delete(), 'FailedPrecondition');
+    expect(p.state.status).to.equal('paused');
+  });
+
+  it('refuses pause before start and after exit', async () => {
+    const p = new FakeInit();
+    await rejectsKind(p.state.pause(), 'FailedPrecondition');
+    p.state.exited(EXIT);
+    await rejectsKind(p.state.pause(), 'FailedPrecondition');
+    await rejectsKind(p.state.resume(), 'FailedPrecondition');
+    expect(p.calls).to.deep.equal([]);
+  });
+
+  it('a paused task that is killed moves to stopped when it exits', async () => {
+    const p = new FakeInit();
+    await p.state.start();
+    await p.state.pause();
+    await p.state.kill(9, false);
+    p.state.exited(EXIT);
+    expect(p.state.status).to.equal('stopped');
+  });
+});
+

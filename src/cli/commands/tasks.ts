@@ -51,3 +51,34 @@ export function parseSignal(text: string): number {
   return n;
 }
 
+
+function oneId(args: Parsed, usage: string): string {
+  const id = args.positionals[0];
+  if (!id) throw invalidArgument(`usage: ctr-ts ${usage}`);
+  return id;
+}
+
+/** `ctr-ts tasks pause ID` */
+export async function tasksPause(client: DaemonClient, args: Parsed): Promise<number> {
+  await client.call('tasks', 'Pause', { container_id: oneId(args, 'tasks pause ID') });
+  return 0;
+}
+
+/** `ctr-ts tasks resume ID` */
+export async function tasksResume(client: DaemonClient, args: Parsed): Promise<number> {
+  await client.call('tasks', 'Resume', { container_id: oneId(args, 'tasks resume ID') });
+  return 0;
+}
+
+/** `ctr-ts tasks ps ID`: the host pids of the container's processes. */
+export async function tasksPs(client: DaemonClient, args: Parsed): Promise<number> {
+  const { processes } = await client.call('tasks', 'ListPids', { container_id: oneId(args, 'tasks ps ID') });
+  process.stdout.write(table(['PID'], processes.map((p) => [String(p.pid)])));
+  return 0;
+}
+
+/** `ctr-ts tasks wait ID`: blocks until the task exits; exits with its status. */
+export async function tasksWait(client: DaemonClient, args: Parsed): Promise<number> {
+  const res = await client.call('tasks', 'Wait', { container_id: oneId(args, 'tasks wait ID') });
+  return res.exit_status;
+}

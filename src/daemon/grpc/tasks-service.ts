@@ -1,5 +1,9 @@
 import { invalidArgument, unimplemented } from '../../errors.js';
-import { toTimestamp } from '../../proto.js';
+import { packJsonAny, toTimestamp, TYPE_URLS, unpackJsonAny } from '../../proto.js';
+import type { SpecResources } from '../../oci/spec-types.js';
+import { limitsFromResources } from '../tasks/resources.js';
+import type { CgroupStats } from '../../systemd/cgroupfs.js';
+import type { ScopeProperties } from '../../systemd/systemd.js';
 import type { Mount, TasksHandlers } from '../../proto-types.js';
 import type { TaskManager } from '../tasks/task-manager.js';
 import { taskToProcess } from './convert.js';
@@ -58,12 +62,33 @@ export function tasksService(tasks: TaskManager): TasksHandlers {
     Exec: notImplemented('Tasks', 'Exec'),
     ResizePty: notImplemented('Tasks', 'ResizePty'),
     CloseIO: notImplemented('Tasks', 'CloseIO'),
-    Pause: notImplemented('Tasks', 'Pause'),
-    Resume: notImplemented('Tasks', 'Resume'),
-    ListPids: notImplemented('Tasks', 'ListPids'),
+    Pause: unary(async (req, call) => {
+      await tasks.pause(namespaceOf(call), req.container_id);
+      return {};
+    }),
+    Resume: unary(async (req, call) => {
+      await tasks.resume(namespaceOf(call), req.container_id);
+      return {};
+    }),
+    ListPids: unary(async (req, call) => ({ processes: (await tasks.pids(namespaceOf(call), req.container_id)).map((pid) => ({ pid, info: null })) })),
     Checkpoint: notImplemented('Tasks', 'Checkpoint'),
-    Update: notImplemented('Tasks', 'Update'),
-    Metrics: notImplemented('Tasks', 'Metrics'),
+    Update: unary(async (req, call) => {
+      if (!req.resources) throw invalidArgument('update needs resources (an OCI LinuxResources as JSON Any)');
+      if (req.resources.type_url !== TYPE_URLS.linuxResources) throw invalidArgument(`resources must be ${TYPE_URLS.linuxResources}, not ${req.resources.type_url}`);
+      const resources = unpackJsonAny<SpecResources>(req.resources);
+      await tasks.update(namespaceOf(call), req.container_id, limitsFromResources(resources));
+      return {};
+    }),
+    Metrics: unary(async (req, call) => {
+      const ns = namespaceOf(call);
+      const ids = metricsIds(req.filters, tasks.list(ns).map((t) => t.id));
+      const metrics = [];
+      for (const id of ids) {
+        const { stats, limits } = await tasks.metrics(ns, id);
+        metrics.push({ timestamp: toTimestamp(), id, data: packJsonAny(METRICS_TYPE_URL, metricsJson(stats, limits)) });
+      }
+      return { metrics };
+    }),
   };
 }
 
@@ -76,4 +101,35 @@ function sendOomHeader(call: grpc.ServerUnaryCall<unknown, unknown>, oomKilled: 
   const md = new grpc.Metadata();
   md.set(OOM_HEADER, String(oomKilled));
   call.sendMetadata(md);
+}
+
+/**
+ * Metrics are JSON under our own type URL: containerd's are the cgroups
+ * library's protobufs (io.containerd.cgroups.v1.Metrics), which `ctr tasks
+ * metrics` decodes and which we do not produce yet.
+ */
+export const METRICS_TYPE_URL = 'types.containerd-ts.io/metrics/v1';
+
+/** The shape of our metrics payload (numbers as decimal strings: they can pass 2^53). */
+export interface TaskMetrics {
+  memory: { usage: string | null; peak: string | null; limit: string | null };
+  cpu: { usageNs: string | null; quotaPerSecUSec: string | null };
+  pids: { current: string | null; limit: string | null };
+  io: { readBytes: string | null; writeBytes: string | null };
+}
+
+function metricsJson(s: CgroupStats, l: ScopeProperties): TaskMetrics {
+  const str = (v: bigint | null) => (v === null ? null : v.toString());
+  return {
+    memory: { usage: str(s.memoryUsage), peak: str(s.memoryPeak), limit: str(l.memoryMax ?? l.memoryLimit) },
+    cpu: { usageNs: str(s.cpuUsageNs), quotaPerSecUSec: str(l.cpuQuotaPerSecUSec) },
+    pids: { current: str(s.pidsCurrent), limit: str(l.tasksMax) },
+    io: { readBytes: str(s.ioReadBytes), writeBytes: str(s.ioWriteBytes) },
+  };
+}
+
+/** containerd's metrics filters name tasks as `id==X`; none means every task. */
+function metricsIds(filters: string[], all: string[]): string[] {
+  const wanted = filters.map((f) => /^id==\"?([^"]*)\"?$/.exec(f.trim())?.[1]).filter((v): v is string => !!v);
+  return wanted.length > 0 ? wanted : all;
 }

@@ -1,4 +1,4 @@
-import { notFound } from '../../errors.js';
+import { failedPrecondition, notFound } from '../../errors.js';
 import type { ShimConnection } from '../../shim/client.js';
 import type { ExitInfo, ShimMethod, ShimMethods, StateResult } from '../../shim/protocol.js';
 import { Runc } from '../../shim/runc.js';
@@ -38,6 +38,11 @@ export class LostShim implements ShimConnection {
         return this.exit;
       case 'kill':
         throw notFound(`task ${this.id}: process already finished (its shim is gone)`);
+      case 'pause':
+      case 'resume':
+        throw failedPrecondition(`task ${this.id} has stopped (its shim is gone)`);
+      case 'pids':
+        return { pids: [] };
       case 'start':
       case 'create':
         throw notFound(`task ${this.id}: its shim is gone`);

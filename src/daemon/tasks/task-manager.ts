@@ -17,6 +17,8 @@ import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ContainerStore } from '../metadata/containers.js';
 import { CleanupStack } from './cleanup.js';
+import { scopeStats, updateScopeLimits } from './resources.js';
+import type { ResourceLimits } from '../../oci/limits.js';
 import type { EventExchange } from '../events/exchange.js';
 import { toTimestamp } from '../../proto.js';
 import { mountAll, unmountAll, type MountSpec } from './rootfs.js';
@@ -128,6 +130,39 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   async kill(namespace: string, id: string, signal: number, all: boolean): Promise<void> {
     if (!Number.isInteger(signal) || signal < 1 || signal > 64) throw invalidArgument(`invalid signal ${signal}`);
     await this.get(namespace, id).shim.call('kill', { signal, all });
+  }
+
+  async pause(namespace: string, id: string): Promise<void> {
+    const task = this.get(namespace, id);
+    await task.shim.call('pause', {});
+    this.d.events.publish(namespace, 'taskPaused', { container_id: id });
+  }
+
+  async resume(namespace: string, id: string): Promise<void> {
+    const task = this.get(namespace, id);
+    await task.shim.call('resume', {});
+    this.d.events.publish(namespace, 'taskResumed', { container_id: id });
+  }
+
+  async pids(namespace: string, id: string): Promise<number[]> {
+    return (await this.get(namespace, id).shim.call('pids', {})).pids;
+  }
+
+  /** New limits for a running task, applied by systemd to its scope (see resources.ts). */
+  async update(namespace: string, id: string, limits: ResourceLimits): Promise<void> {
+    const task = this.get(namespace, id);
+    const state = await task.shim.call('state', {});
+    if (state.status !== 'running' && state.status !== 'paused' && state.status !== 'created') {
+      throw failedPrecondition(`task "${id}" is ${state.status}: only a live task can be updated`);
+    }
+    await updateScopeLimits(this.d.systemd, task.scope, limits);
+    this.d.log.info('task updated', { namespace, id, ...limits });
+  }
+
+  /** Usage counters of a live task's scope. */
+  async metrics(namespace: string, id: string) {
+    const task = this.get(namespace, id);
+    return scopeStats(this.d.systemd, task.scope);
   }
 
   async wait(namespace: string, id: string): Promise<ExitInfo> {

@@ -1,0 +1,220 @@
+/**
+ * Daemon-side image pull as named steps (containerd's client.Pull, done in
+ * the daemon so the CLI only shows progress): resolve the reference, read
+ * the index (choosing this platform's manifest), the manifest and the
+ * config, download the layers in parallel into the content store, store the
+ * JSON documents last (children first, with containerd's GC labels), unpack
+ * the layers into snapshots and write the image record. An unknown
+ * reference or any failure before the last step leaves no image record; a
+ * bad blob is never committed.
+ */
+import { Readable } from 'node:stream';
+import { RuntimeError, invalidArgument, isRuntimeError, notFound } from '../../errors.js';
+import {
+  isImageConfig,
+  isIndex,
+  isIndexMediaType,
+  isManifest,
+  parseJsonBlob,
+  type Descriptor,
+  type ImageConfig,
+  type Index,
+  type Manifest,
+  type Platform,
+} from '../../oci/image-types.js';
+import { formatPlatform, hostPlatform, onlyPlatform, selectManifest } from '../../oci/platform.js';
+import { certsDirCa, combineCa } from '../../oci/distribution/ca.js';
+import { RegistryClient } from '../../oci/distribution/client.js';
+import { chainCredentials, fileCredentials, staticCredentials, type Credentials } from '../../oci/distribution/credentials.js';
+import { Limiter } from '../../oci/distribution/limit.js';
+import { apiHost, parseReference, type Reference } from '../../oci/distribution/reference.js';
+import { writeBlob } from '../../snapshot/content-helpers.js';
+import { validateDigest, type Digest } from '../../snapshot/digest.js';
+import type { Daemon } from '../daemon.js';
+import type { ImageRecord } from '../metadata/db.js';
+import { sharedDownload } from './pull-inflight.js';
+import { ProgressThrottle, type PullProgress } from './pull-progress.js';
+import { DEFAULT_REGISTRY_CONFIG, credentialsHint, type RegistryConfig } from './registry-config.js';
+
+export type { PullProgress, PullStatus } from './pull-progress.js';
+
+/** Options of one pull; everything optional. */
+export interface PullOptions {
+  /** Platform to pull from an index (default: the host's, linux/amd64). */
+  platform?: Platform;
+  /** Speak plain HTTP to the reference's registry (ctr's --plain-http). */
+  plainHttp?: boolean;
+  /** More hosts to speak plain HTTP to. */
+  insecureHosts?: string[];
+  /** Credentials for the reference's registry (ctr's --user), tried before the credentials file. */
+  credentials?: Credentials;
+  /** An extra CA certificate (PEM) trusted for the reference's registry. */
+  tlsCaPem?: string;
+  /** Parallel layer downloads (default 3). */
+  maxConcurrentDownloads?: number;
+  /** Unpack the layers into snapshots (default true). */
+  unpack?: boolean;
+  signal?: AbortSignal;
+  /** Overrides of the daemon's registry settings (tests). */
+  registry?: Partial<RegistryConfig>;
+}
+
+/** containerd's GC reference labels, so content GC keeps what an image needs. */
+const GC_CONTENT = 'containerd.io/gc.ref.content';
+const DISTRIBUTION_SOURCE = 'containerd.io/distribution.source';
+
+/** Pulls `ref` into `namespace`; `onProgress` sees every descriptor's progress. Returns the image record. */
+export async function pullImage(
+  daemon: Daemon,
+  namespace: string,
+  ref: string,
+  options: PullOptions = {},
+  onProgress: (p: PullProgress) => void = () => undefined,
+): Promise<ImageRecord> {
+  const reference = parseReference(ref);
+  const config: RegistryConfig = { ...DEFAULT_REGISTRY_CONFIG, ...options.registry };
+  const progress = new ProgressThrottle(onProgress);
+  const client = registryClient(reference, config, options);
+  const { signal } = options;
+  try {
+    const resolved = await client.resolve(reference, signal);
+    const root = resolved.descriptor;
+    progress.emit(root, 'resolved', 0);
+    const rootData = resolved.data ?? (await client.fetchManifest(reference, root, signal));
+    const { manifestDesc, manifestData, index } = await selectPlatformManifest(client, reference, root, rootData, options.platform ?? hostPlatform(), signal);
+    const manifest = parseJsonBlob<Manifest>(manifestData, `manifest ${manifestDesc.digest}`, isManifest);
+    progress.emit(manifestDesc, 'done', manifestDesc.size);
+    const configData = await client.fetchJsonBlob(reference, manifest.config, signal);
+    parseJsonBlob<ImageConfig>(configData, `image config ${manifest.config.digest}`, isImageConfig);
+    progress.emit(manifest.config, 'done', manifest.config.size);
+
+    await fetchLayers(client, reference, daemon, manifest.layers, options, progress);
+    checkAborted(signal);
+
+    // Children before parents, so a stored manifest never points at missing content.
+    await storeDocument(daemon, manifest.config, configData, {});
+    await storeDocument(daemon, manifestDesc, manifestData, manifestLabels(manifest));
+    if (index !== undefined) await storeDocument(daemon, root, rootData, { [`${GC_CONTENT}.m.${index.position}`]: manifestDesc.digest });
+    progress.emit(root, 'done', root.size);
+
+    daemon.namespaces.ensure(namespace);
+    if (options.unpack !== false) {
+      checkAborted(signal);
+      progress.emit(manifestDesc, 'unpacking', 0);
+      const { unpackImage } = await import('../../snapshot/unpack.js');
+      await unpackImage({ content: daemon.content, snapshotter: daemon.snapshotter, manifest, keyPrefix: `${namespace}/` });
+      progress.emit(manifestDesc, 'unpacked', manifestDesc.size);
+    }
+    checkAborted(signal);
+    let existed = true;
+    try {
+      daemon.images.get(namespace, resolved.name);
+    } catch {
+      existed = false;
+    }
+    const record = daemon.images.put(namespace, {
+      name: resolved.name,
+      labels: {},
+      target: { mediaType: root.mediaType, digest: root.digest, size: root.size },
+    });
+    daemon.events.publish(namespace, existed ? 'imageUpdate' : 'imageCreate', { name: record.name, labels: record.labels });
+    daemon.log.info('image pulled', { namespace, name: record.name, digest: root.digest, platform: formatPlatform(options.platform ?? hostPlatform()) });
+    return record;
+  } finally {
+    progress.flush();
+    await client.close();
+  }
+}
+
+/** A client configured for this pull: plain-HTTP hosts, CA, credentials (request first, then the file). */
+function registryClient(reference: Reference, config: RegistryConfig, options: PullOptions): RegistryClient {
+  const host = apiHost(reference.domain);
+  const requestCa = options.tlsCaPem;
+  return new RegistryClient({
+    plainHttpHosts: [...config.insecureHosts, ...(options.insecureHosts ?? []), ...(options.plainHttp ? [host, reference.domain] : [])],
+    caFor: combineCa(certsDirCa(config.certsDir), async (h) => (h === host && requestCa ? requestCa : undefined)),
+    credentials: chainCredentials(staticCredentials(options.credentials ? { [host]: options.credentials } : {}), fileCredentials(config.credentialsFile)),
+    credentialsHint: credentialsHint(config),
+    ...(config.retry ? { retry: config.retry } : {}),
+    userAgent: 'containerd-ts/pull',
+  });
+}
+
+/** For an index: the best manifest for `platform` (NotFound listing what there is); for a manifest: itself. */
+async function selectPlatformManifest(
+  client: RegistryClient,
+  reference: Reference,
+  root: Descriptor,
+  rootData: Buffer,
+  platform: Platform,
+  signal: AbortSignal | undefined,
+): Promise<{ manifestDesc: Descriptor; manifestData: Buffer; index?: { position: number } }> {
+  if (!isIndexMediaType(root.mediaType)) return { manifestDesc: root, manifestData: rootData };
+  const index = parseJsonBlob<Index>(rootData, `index ${root.digest}`, isIndex);
+  const chosen = selectManifest(index.manifests, onlyPlatform(platform));
+  if (chosen === undefined) {
+    const available = index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform as Platform));
+    throw notFound(`image ${reference.domain}/${reference.path} has no manifest for platform ${formatPlatform(platform)} (available: ${available.join(', ') || 'none'})`, {
+      fields: { platform: formatPlatform(platform) },
+    });
+  }
+  if (isIndexMediaType(chosen.mediaType)) throw invalidArgument(`index ${root.digest} nests another index for ${formatPlatform(platform)}; nested indexes are not supported`);
+  const manifestData = await client.fetchManifest(reference, chosen, signal);
+  return { manifestDesc: chosen, manifestData, index: { position: index.manifests.indexOf(chosen) } };
+}
+
+/** Downloads every distinct layer, at most `maxConcurrentDownloads` at once; the first failure fails the pull. */
+async function fetchLayers(client: RegistryClient, reference: Reference, daemon: Daemon, layers: Descriptor[], options: PullOptions, progress: ProgressThrottle): Promise<void> {
+  const limit = new Limiter(options.maxConcurrentDownloads ?? options.registry?.maxConcurrentDownloads ?? DEFAULT_REGISTRY_CONFIG.maxConcurrentDownloads);
+  const unique = [...new Map(layers.map((l) => [l.digest, l])).values()];
+  const failFast = new AbortController();
+  const onAbort = () => failFast.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  for (const layer of unique) progress.emit(layer, 'waiting', 0);
+  const labels = { [`${DISTRIBUTION_SOURCE}.${reference.domain}`]: reference.path };
+  try {
+    await Promise.all(
+      unique.map((layer) =>
+        limit.run(async () => {
+          checkAborted(failFast.signal);
+          const digest = validateDigest(layer.digest);
+          const result = await sharedDownload(
+            digest,
+            (signal, report) =>
+              client.fetchBlob(reference, layer, daemon.content, { labels, signal, onProgress: report }),
+            failFast.signal,
+            (offset, total) => progress.emit(layer, 'downloading', offset, total),
+          ).catch((err: unknown) => {
+            failFast.abort(err);
+            throw err;
+          });
+          progress.emit(layer, result.fetched ? 'done' : 'exists', layer.size);
+        }),
+      ),
+    );
+  } catch (err) {
+    // Report the root cause, not the cancellations it caused in the other downloads.
+    const cause = failFast.signal.reason;
+    throw isRuntimeError(cause) ? cause : err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Stores a verified JSON document (idempotent), merging our labels into an existing blob's. */
+async function storeDocument(daemon: Daemon, desc: Descriptor, data: Buffer, labels: Record<string, string>): Promise<void> {
+  const digest = validateDigest(desc.digest) as Digest;
+  const info = await writeBlob(daemon.content, Readable.from([data]), { ref: `pull-${digest}`, expected: { digest, size: desc.size }, labels });
+  const missing = Object.entries(labels).some(([k, v]) => info.labels[k] !== v);
+  if (missing) await daemon.content.update(digest, { ...info.labels, ...labels });
+}
+
+function manifestLabels(manifest: Manifest): Record<string, string> {
+  const labels: Record<string, string> = { [`${GC_CONTENT}.config`]: manifest.config.digest };
+  manifest.layers.forEach((l, i) => (labels[`${GC_CONTENT}.l.${i}`] = l.digest));
+  return labels;
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw isRuntimeError(signal.reason) ? signal.reason : new RuntimeError('Canceled', 'pull canceled');
+}
