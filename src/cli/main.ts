@@ -8,6 +8,7 @@ import { run, runOptions } from './commands/run.js';
 import { killOptions, tasksKill, tasksList, tasksPause, tasksPs, tasksRemove, tasksResume, tasksWait } from './commands/tasks.js';
 import { tasksMetrics, update, updateOptions } from './commands/update.js';
 import { events, eventsOptions } from './commands/events.js';
+import { execOptions, tasksExec } from './commands/exec.js';
 
 const DEFAULT_ADDRESS = '/run/containerd-ts/containerd-ts.sock';
 
@@ -50,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
   'tasks ls': { summary: 'list tasks', usage: 'tasks ls', action: tasksList },
   'tasks kill': { summary: 'signal a task', usage: 'tasks kill [OPTIONS] ID', options: killOptions, action: tasksKill },
   'tasks rm': { summary: 'delete stopped tasks', usage: 'tasks rm ID [ID...]', action: tasksRemove },
+  'tasks exec': { summary: 'run another process in a running container', usage: 'tasks exec [--exec-id X] ID COMMAND [ARG...]', options: execOptions, fixed: 1, action: (c, a) => tasksExec(c, a, stateDir()) },
   'tasks pause': { summary: 'freeze a task', usage: 'tasks pause ID', action: tasksPause },
   'tasks resume': { summary: 'thaw a paused task', usage: 'tasks resume ID', action: tasksResume },
   'tasks ps': { summary: "list a task's processes", usage: 'tasks ps ID', action: tasksPs },

@@ -71,6 +71,8 @@ export async function startShim(opts: ShimStartOptions): Promise<ShimClient> {
 export interface ShimConnection {
   call<M extends ShimMethod>(method: M, params: ShimMethods[M]['params']): Promise<ShimMethods[M]['result']>;
   onExit(listener: (exit: ExitInfo) => void): () => void;
+  /** Exits of exec processes. */
+  onExecExit(listener: (execId: string, exit: ExitInfo) => void): void;
   /** Called once if the connection drops without `close()` (the shim died). */
   onLost(listener: () => void): void;
   close(): void;
@@ -81,6 +83,7 @@ export class ShimClient implements ShimConnection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly exitListeners = new Set<(exit: ExitInfo) => void>();
+  private execExitListener: ((execId: string, exit: ExitInfo) => void) | undefined;
   private closed = false;
   private lostListener: (() => void) | undefined;
   /** The shim's pid (0 when reconnected and not known). */
@@ -126,6 +129,10 @@ export class ShimClient implements ShimConnection {
     this.lostListener = listener;
   }
 
+  onExecExit(listener: (execId: string, exit: ExitInfo) => void): void {
+    this.execExitListener = listener;
+  }
+
   close(): void {
     this.closed = true;
     this.socket.destroy();
@@ -134,7 +141,8 @@ export class ShimClient implements ShimConnection {
   private receive(line: string): void {
     const msg = JSON.parse(line) as ShimResponse | ShimEvent;
     if ('event' in msg) {
-      for (const l of this.exitListeners) l(msg.exit);
+      if (msg.execId) this.execExitListener?.(msg.execId, msg.exit);
+      else for (const l of this.exitListeners) l(msg.exit);
       return;
     }
     const p = this.pending.get(msg.id);

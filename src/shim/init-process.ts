@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RuntimeError } from '../errors.js';
+import { failedPrecondition, notFound, RuntimeError } from '../errors.js';
+import { ExecProcess, validateExecId } from './exec-process.js';
 import { CreatedState, type InitActions, type InitState } from './init-state.js';
 import { waitForExit, waitForOomKill } from './native.js';
 import { readOomKills, memoryCgroupOf } from './oom.js';
-import type { CreateParams, ExitInfo, StateResult } from './protocol.js';
+import type { CreateParams, ExitInfo, StateResult, StdioPaths } from './protocol.js';
 import type { Runc } from './runc.js';
 import { openStdio } from './stdio.js';
 
@@ -19,6 +20,7 @@ export class InitProcess implements InitActions {
   private pid = 0;
   private exit: ExitInfo | undefined;
   private readonly exitWaiters: Array<(e: ExitInfo) => void> = [];
+  private readonly execs = new Map<string, ExecProcess>();
   private stdio: CreateParams = {};
   private memoryCgroup: string | undefined;
   private oomKillsAtStart = 0;
@@ -102,6 +104,27 @@ export class InitProcess implements InitActions {
   resume() {
     return this.state.resume();
   }
+  /** Registers an exec process; only a running container takes one. */
+  addExec(execId: string, spec: unknown, stdio: StdioPaths, onExit: (execId: string, exit: ExitInfo) => void): void {
+    validateExecId(execId);
+    if (this.state.status !== 'running') throw failedPrecondition(`task ${this.id} is ${this.state.status}: exec needs a running task`);
+    if (this.execs.has(execId)) throw new RuntimeError('AlreadyExists', `exec ${execId} already exists in task ${this.id}`);
+    this.execs.set(execId, new ExecProcess(execId, this.id, this.bundle, this.runc, spec, stdio, onExit));
+  }
+
+  exec(execId: string): ExecProcess {
+    const e = this.execs.get(execId);
+    if (!e) throw notFound(`exec ${execId} not found in task ${this.id}`);
+    return e;
+  }
+
+  /** Deletes an exec process record once it has stopped. */
+  deleteExec(execId: string): ExitInfo {
+    const exit = this.exec(execId).delete();
+    this.execs.delete(execId);
+    return exit;
+  }
+
   /** Every process of the container; empty once it has stopped. */
   async pids(): Promise<number[]> {
     if (this.state.status === 'stopped' || this.state.status === 'deleted') return [];

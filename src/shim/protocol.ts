@@ -40,14 +40,20 @@ export interface StateResult {
   stdin?: string;
 }
 
+/** Names an exec process; absent means the container's init. */
+export interface ExecTarget {
+  execId?: string;
+}
+
 /** Every method the shim serves, with its params and result types. */
 export interface ShimMethods {
   create: { params: CreateParams; result: { pid: number } };
-  start: { params: Record<string, never>; result: { pid: number } };
-  state: { params: Record<string, never>; result: StateResult };
-  kill: { params: { signal: number; all?: boolean }; result: Record<string, never> };
-  wait: { params: Record<string, never>; result: ExitInfo };
-  delete: { params: Record<string, never>; result: ExitInfo };
+  start: { params: ExecTarget; result: { pid: number } };
+  state: { params: ExecTarget; result: StateResult };
+  kill: { params: ExecTarget & { signal: number; all?: boolean }; result: Record<string, never> };
+  wait: { params: ExecTarget; result: ExitInfo };
+  delete: { params: ExecTarget; result: ExitInfo };
+  exec: { params: StdioPaths & { execId: string; spec: unknown }; result: Record<string, never> };
   shutdown: { params: Record<string, never>; result: Record<string, never> };
   pause: { params: Record<string, never>; result: Record<string, never> };
   resume: { params: Record<string, never>; result: Record<string, never> };
@@ -75,6 +81,8 @@ export interface ShimResponse {
 export interface ShimEvent {
   event: 'exit';
   exit: ExitInfo;
+  /** Set when an exec process exited (not the init). */
+  execId?: string;
 }
 
 /** Splits a byte stream into JSON lines; a tiny framing helper shared by both ends. */

@@ -27,6 +27,11 @@ export class Runc {
     return Number((await readFile(pidFile, 'utf8')).trim());
   }
 
+  /** `runc exec --detach`: starts `process.json` in the container; its pid lands in `pidFile`. */
+  async exec(id: string, bundle: string, processFile: string, pidFile: string, stdio: [number, number, number]): Promise<void> {
+    await this.run(['exec', '--detach', '--process', processFile, '--pid-file', pidFile, id], bundle, stdio);
+  }
+
   async start(id: string, bundle: string): Promise<void> {
     await this.run(['start', id], bundle);
   }

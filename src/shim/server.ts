@@ -65,20 +65,37 @@ export class ShimServer {
     switch (req.method) {
       case 'create':
         return { pid: await init.create((req as ShimRequest<'create'>).params) };
-      case 'start':
-        await init.start();
-        return { pid: init.snapshot().pid };
-      case 'state':
-        return init.snapshot();
-      case 'kill': {
-        const p = (req as ShimRequest<'kill'>).params;
-        await init.kill(p.signal, p.all ?? false);
+      case 'exec': {
+        const p = (req as ShimRequest<'exec'>).params;
+        init.addExec(p.execId, p.spec, { stdin: p.stdin, stdout: p.stdout, stderr: p.stderr, terminal: p.terminal }, (execId, exit) =>
+          this.broadcast({ event: 'exit', exit, execId }),
+        );
         return {};
       }
-      case 'wait':
-        return init.wait();
-      case 'delete':
-        return init.delete();
+      case 'start': {
+        const { execId } = (req as ShimRequest<'start'>).params;
+        if (execId) return { pid: await init.exec(execId).start() };
+        await init.start();
+        return { pid: init.snapshot().pid };
+      }
+      case 'state': {
+        const { execId } = (req as ShimRequest<'state'>).params;
+        return execId ? init.exec(execId).state() : init.snapshot();
+      }
+      case 'kill': {
+        const p = (req as ShimRequest<'kill'>).params;
+        if (p.execId) init.exec(p.execId).kill(p.signal);
+        else await init.kill(p.signal, p.all ?? false);
+        return {};
+      }
+      case 'wait': {
+        const { execId } = (req as ShimRequest<'wait'>).params;
+        return execId ? init.exec(execId).wait() : init.wait();
+      }
+      case 'delete': {
+        const { execId } = (req as ShimRequest<'delete'>).params;
+        return execId ? init.deleteExec(execId) : init.delete();
+      }
       case 'shutdown':
         return {};
       case 'pause':

@@ -103,6 +103,31 @@ describe('task lifecycle (integration)', function () {
     expect((await ctrTs(['tasks', 'ls'])).stdout).to.match(new RegExp(`^${id}\\s+${pid}\\s+RUNNING`, 'm'));
   });
 
+  it('exec runs another process in the running container: output and exit status, also through ctr tasks exec', async () => {
+    const r = await ctrTs(['tasks', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'echo in $(hostname); echo oops >&2; exit 4']);
+    expect(r.exitCode).to.equal(4);
+    expect(r.stdout).to.equal(`in ${id}`);
+    expect(r.stderr).to.equal('oops');
+    const real = await ctr(['tasks', 'exec', '--exec-id', 'e2', id, 'sh', '-c', 'exit 5']);
+    expect(real.exitCode, real.stderr).to.equal(5);
+    // The exec'd processes are gone, the container's are still there.
+    expect((await ctrTs(['tasks', 'ps', id])).stdout.trim().split('\n').slice(1)).to.have.length(3);
+    const dup = await ctrTs(['tasks', 'exec', '--exec-id', 'bad id', id, 'true']);
+    expect(dup.stderr).to.match(/invalid exec id/);
+  });
+
+  it('refuses exec into a stopped task', async () => {
+    const sid = 'stopped-1';
+    expect((await ctrTs(['run', '-d', BUSYBOX, sid, 'true'])).exitCode).to.equal(0);
+    await eventually(async () => /STOPPED/.test((await ctrTs(['tasks', 'ls'])).stdout.split('\n').find((l) => l.startsWith(sid)) ?? ''));
+    const r = await ctrTs(['tasks', 'exec', sid, 'true']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/stopped: exec needs a running task/);
+    await ctrTs(['tasks', 'rm', sid]);
+    await ctrTs(['containers', 'rm', sid]);
+    expect(await leftovers(sid)).to.deep.equal([]);
+  });
+
   it('tasks wait returns the exit status once the task exits', async () => {
     const waitId = 'wait-1';
     expect((await ctrTs(['run', '-d', BUSYBOX, waitId, 'sh', '-c', 'sleep 1; exit 9'])).exitCode).to.equal(0);

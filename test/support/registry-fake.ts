@@ -126,6 +126,11 @@ export class FakeRegistry {
         'content-length': String(stored.data.length),
         'docker-content-digest': sha256(stored.data),
       });
+      if (req.method !== 'HEAD' && fault && fault.cutAfter !== undefined) {
+        fault.times--;
+        res.write(stored.data.subarray(0, fault.cutAfter), () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+      }
       res.end(req.method === 'HEAD' ? undefined : stored.data);
       return;
     }

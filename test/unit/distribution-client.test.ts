@@ -187,6 +187,15 @@ describe('distribution/client against an in-process registry', function () {
     expect(reg.log.filter((l) => l.url.includes('/manifests/'))).to.have.length(3);
   });
 
+  it('retries a manifest whose body breaks off', async () => {
+    await start({ noHead: true });
+    const img = addImage(reg, 'x', 'latest', [Buffer.from('l')]);
+    reg.fault(/\/manifests\//, { times: 2, cutAfter: 10 });
+    const r = await client.resolve(ref('x'));
+    expect(r.descriptor.digest).to.equal(img.manifest.digest);
+    expect(reg.log.filter((l) => l.method === 'GET' && l.url.includes('/manifests/'))).to.have.length(3);
+  });
+
   it('gives up on a registry that keeps answering 503 with a clear Unavailable', async () => {
     await start();
     addImage(reg, 'x', 'latest', [Buffer.from('l')]);

@@ -59,7 +59,7 @@ export function formatDuration(seconds: number): string {
 
 export class PullProgressRenderer {
   private readonly rows = new Map<string, Row>();
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -69,6 +69,7 @@ export class PullProgressRenderer {
     private readonly tty: boolean = out.isTTY === true,
     private readonly now: () => number = Date.now,
   ) {
+    this.startedAt = now();
     if (this.tty) {
       this.timer = setInterval(() => this.draw(), REDRAW_MS);
       this.timer.unref?.();
@@ -125,7 +126,7 @@ export class PullProgressRenderer {
 
   private draw(): void {
     const t = this.now();
-    const width = Math.max(60, this.out.columns ?? 100);
+    const width = Math.max(60, this.out.columns || 120);
     const lines = [`${this.ref}: ${this.overall()}`, ...[...this.rows.values()].map((r) => this.line(r, t, true))].map((l) => l.slice(0, width - 1));
     let frame = '';
     if (this.drawn > 0) frame += `\x1b[${this.drawn}A`;

@@ -108,7 +108,8 @@ async function runAll(steps: Array<() => Promise<unknown>>): Promise<void> {
   for (const step of steps) await step().catch(() => {});
 }
 
-function pipeTo(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): Promise<void> {
+/** Copies a FIFO to our stdout/stderr until the container side closes it. */
+export function pipeTo(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => {
     from.on('data', (chunk) => to.write(chunk));
     from.on('end', resolve);

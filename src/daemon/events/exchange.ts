@@ -19,6 +19,8 @@ export const Topics = {
   taskOOM: ['/tasks/oom', 'containerd.events.TaskOOM'],
   taskDelete: ['/tasks/delete', 'containerd.events.TaskDelete'],
   taskPaused: ['/tasks/paused', 'containerd.events.TaskPaused'],
+  taskExecAdded: ['/tasks/exec-added', 'containerd.events.TaskExecAdded'],
+  taskExecStarted: ['/tasks/exec-started', 'containerd.events.TaskExecStarted'],
   taskResumed: ['/tasks/resumed', 'containerd.events.TaskResumed'],
   containerCreate: ['/containers/create', 'containerd.events.ContainerCreate'],
   containerUpdate: ['/containers/update', 'containerd.events.ContainerUpdate'],

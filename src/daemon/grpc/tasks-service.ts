@@ -12,9 +12,6 @@ import { namespaceOf, notImplemented, OOM_HEADER, unary } from './handlers.js';
 
 /** Tasks: create/start/kill/wait/delete through the task manager; exec and friends come later. */
 export function tasksService(tasks: TaskManager): TasksHandlers {
-  const noExec = (execId: string) => {
-    if (execId) throw unimplemented('exec processes are not supported yet');
-  };
   return {
     Create: unary(async (req, call) => {
       if (req.checkpoint?.digest) throw unimplemented('restoring from a checkpoint is not supported');
@@ -28,8 +25,9 @@ export function tasksService(tasks: TaskManager): TasksHandlers {
       return { container_id: task.id, pid: task.pid };
     }),
     Start: unary(async (req, call) => {
-      noExec(req.exec_id);
-      return { pid: (await tasks.start(namespaceOf(call), req.container_id)).pid };
+      const ns = namespaceOf(call);
+      if (req.exec_id) return { pid: await tasks.startExec(ns, req.container_id, req.exec_id) };
+      return { pid: (await tasks.start(ns, req.container_id)).pid };
     }),
     Delete: unary(async (req, call) => {
       const exit = await tasks.delete(namespaceOf(call), req.container_id);
@@ -37,10 +35,10 @@ export function tasksService(tasks: TaskManager): TasksHandlers {
       return { id: req.container_id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) };
     }),
     Get: unary(async (req, call) => {
-      noExec(req.exec_id);
       const ns = namespaceOf(call);
       const task = tasks.get(ns, req.container_id);
-      return { process: taskToProcess(task, await tasks.state(ns, req.container_id)) };
+      const state = req.exec_id ? await tasks.stateExec(ns, req.container_id, req.exec_id) : await tasks.state(ns, req.container_id);
+      return { process: { ...taskToProcess(task, state), id: req.exec_id || task.id } };
     }),
     List: unary(async (_req, call) => {
       const ns = namespaceOf(call);
@@ -48,18 +46,32 @@ export function tasksService(tasks: TaskManager): TasksHandlers {
       return { tasks: list };
     }),
     Kill: unary(async (req, call) => {
-      noExec(req.exec_id);
-      await tasks.kill(namespaceOf(call), req.container_id, req.signal, req.all);
+      const ns = namespaceOf(call);
+      if (req.exec_id) await tasks.killExec(ns, req.container_id, req.exec_id, req.signal);
+      else await tasks.kill(ns, req.container_id, req.signal, req.all);
       return {};
     }),
     Wait: unary(async (req, call) => {
-      noExec(req.exec_id);
-      const exit = await tasks.wait(namespaceOf(call), req.container_id);
+      const ns = namespaceOf(call);
+      const exit = req.exec_id ? await tasks.waitExec(ns, req.container_id, req.exec_id) : await tasks.wait(ns, req.container_id);
       sendOomHeader(call, exit.oomKilled);
       return { exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) };
     }),
-    DeleteProcess: notImplemented('Tasks', 'DeleteProcess'),
-    Exec: notImplemented('Tasks', 'Exec'),
+    DeleteProcess: unary(async (req, call) => {
+      const exit = await tasks.deleteExec(namespaceOf(call), req.container_id, req.exec_id);
+      return { id: req.exec_id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) };
+    }),
+    Exec: unary(async (req, call) => {
+      if (!req.exec_id) throw invalidArgument('exec id is required');
+      if (req.terminal) throw unimplemented('exec with a terminal (-t) is not supported yet');
+      if (req.spec?.type_url !== TYPE_URLS.process) throw invalidArgument(`exec spec must be ${TYPE_URLS.process}`);
+      const spec = unpackJsonAny<{ args?: string[] }>(req.spec);
+      if (!spec.args?.length) throw invalidArgument('exec spec needs args');
+      await tasks.exec(namespaceOf(call), req.container_id, req.exec_id, spec, {
+        stdin: req.stdin || undefined, stdout: req.stdout || undefined, stderr: req.stderr || undefined, terminal: false,
+      });
+      return {};
+    }),
     ResizePty: notImplemented('Tasks', 'ResizePty'),
     CloseIO: notImplemented('Tasks', 'CloseIO'),
     Pause: unary(async (req, call) => {

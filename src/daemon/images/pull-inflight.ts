@@ -86,3 +86,17 @@ export function sharedDownload(
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` after every earlier call with the same key has settled (writes of the same small document). */
+export function withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(key) ?? Promise.resolve();
+  const run = previous.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  locks.set(key, tail);
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key);
+  });
+  return run;
+}

@@ -32,7 +32,7 @@ import { writeBlob } from '../../snapshot/content-helpers.js';
 import { validateDigest, type Digest } from '../../snapshot/digest.js';
 import type { Daemon } from '../daemon.js';
 import type { ImageRecord } from '../metadata/db.js';
-import { sharedDownload } from './pull-inflight.js';
+import { sharedDownload, withKeyLock } from './pull-inflight.js';
 import { ProgressThrottle, type PullProgress } from './pull-progress.js';
 import { DEFAULT_REGISTRY_CONFIG, credentialsHint, type RegistryConfig } from './registry-config.js';
 
@@ -204,9 +204,11 @@ async function fetchLayers(client: RegistryClient, reference: Reference, daemon:
 /** Stores a verified JSON document (idempotent), merging our labels into an existing blob's. */
 async function storeDocument(daemon: Daemon, desc: Descriptor, data: Buffer, labels: Record<string, string>): Promise<void> {
   const digest = validateDigest(desc.digest) as Digest;
-  const info = await writeBlob(daemon.content, Readable.from([data]), { ref: `pull-${digest}`, expected: { digest, size: desc.size }, labels });
-  const missing = Object.entries(labels).some(([k, v]) => info.labels[k] !== v);
-  if (missing) await daemon.content.update(digest, { ...info.labels, ...labels });
+  await withKeyLock(digest, async () => {
+    const info = await writeBlob(daemon.content, Readable.from([data]), { ref: `pull-${digest}`, expected: { digest, size: desc.size }, labels });
+    const missing = Object.entries(labels).some(([k, v]) => info.labels[k] !== v);
+    if (missing) await daemon.content.update(digest, { ...info.labels, ...labels });
+  });
 }
 
 function manifestLabels(manifest: Manifest): Record<string, string> {

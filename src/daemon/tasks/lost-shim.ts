@@ -45,6 +45,7 @@ export class LostShim implements ShimConnection {
         return { pids: [] };
       case 'start':
       case 'create':
+      case 'exec':
         throw notFound(`task ${this.id}: its shim is gone`);
       case 'shutdown':
         return {};
@@ -55,5 +56,6 @@ export class LostShim implements ShimConnection {
     return () => {};
   }
   onLost(): void {}
+  onExecExit(): void {}
   close(): void {}
 }

@@ -132,6 +132,38 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     await this.get(namespace, id).shim.call('kill', { signal, all });
   }
 
+  /** Adds an exec process (a spec) to a running task; `start` with the exec id runs it. */
+  async exec(namespace: string, id: string, execId: string, spec: unknown, stdio: StdioPaths): Promise<void> {
+    const task = this.get(namespace, id);
+    await task.shim.call('exec', { execId, spec, ...stdio });
+    this.d.events.publish(namespace, 'taskExecAdded', { container_id: id, exec_id: execId });
+  }
+
+  async startExec(namespace: string, id: string, execId: string): Promise<number> {
+    const { pid } = await this.get(namespace, id).shim.call('start', { execId });
+    this.d.events.publish(namespace, 'taskExecStarted', { container_id: id, exec_id: execId, pid });
+    return pid;
+  }
+
+  async killExec(namespace: string, id: string, execId: string, signal: number): Promise<void> {
+    if (!Number.isInteger(signal) || signal < 1 || signal > 64) throw invalidArgument(`invalid signal ${signal}`);
+    await this.get(namespace, id).shim.call('kill', { execId, signal });
+  }
+
+  waitExec(namespace: string, id: string, execId: string): Promise<ExitInfo> {
+    return this.get(namespace, id).shim.call('wait', { execId });
+  }
+
+  stateExec(namespace: string, id: string, execId: string) {
+    return this.get(namespace, id).shim.call('state', { execId });
+  }
+
+  async deleteExec(namespace: string, id: string, execId: string): Promise<ExitInfo> {
+    const exit = await this.get(namespace, id).shim.call('delete', { execId });
+    this.d.events.publish(namespace, 'taskDelete', { container_id: id, id: execId, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
+    return exit;
+  }
+
   async pause(namespace: string, id: string): Promise<void> {
     const task = this.get(namespace, id);
     await task.shim.call('pause', {});
@@ -214,6 +246,9 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   private track(task: Task): void {
     this.tasks.set(`${task.namespace}/${task.id}`, task);
     task.shim.onExit((exit) => this.exited(task, exit));
+    task.shim.onExecExit((execId, exit) =>
+      this.d.events.publish(task.namespace, 'taskExit', { container_id: task.id, id: execId, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) }),
+    );
     task.shim.onLost(() => void this.shimLost(task));
   }
 

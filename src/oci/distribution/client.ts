@@ -62,6 +62,10 @@ export class RegistryClient {
    */
   async resolve(ref: string | Reference, signal?: AbortSignal): Promise<Resolved> {
     const reference = typeof ref === 'string' ? parseReference(ref) : ref;
+    return this.retryBody(apiHost(reference.domain), signal, () => this.resolveOnce(reference, signal));
+  }
+
+  private async resolveOnce(reference: Reference, signal?: AbortSignal): Promise<Resolved> {
     const name = formatReference(reference);
     const host = apiHost(reference.domain);
     const path = `/v2/${reference.path}/manifests/${referenceObject(reference)}`;
@@ -98,12 +102,12 @@ export class RegistryClient {
 
   /** Reads a manifest or index by digest: at most 4 MiB, size and digest checked against `desc`. */
   async fetchManifest(reference: Reference, desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
-    return this.fetchDocument(reference, desc, 'manifests', signal);
+    return this.retryBody(apiHost(reference.domain), signal, () => this.fetchDocument(reference, desc, 'manifests', signal));
   }
 
   /** Reads a small JSON blob (an image config) by digest, with the same checks. */
   async fetchJsonBlob(reference: Reference, desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
-    return this.fetchDocument(reference, desc, 'blobs', signal);
+    return this.retryBody(apiHost(reference.domain), signal, () => this.fetchDocument(reference, desc, 'blobs', signal));
   }
 
   /**
@@ -145,6 +149,23 @@ export class RegistryClient {
   /** Closes the connection pools. */
   close(): Promise<void> {
     return this.transport.close();
+  }
+
+  /**
+   * Retries `fn` when reading a response body breaks off (the transport
+   * already retries failures before the headers); any other raw error
+   * becomes a RuntimeError naming the registry.
+   */
+  private async retryBody<T>(host: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (isRuntimeError(err) || signal?.aborted) throw err;
+        if (!isRetryableError(err) || attempt >= this.transport.policy.attempts) throw this.transport.networkError(err, host, attempt);
+        await sleep(backoffDelay(this.transport.policy, attempt), signal);
+      }
+    }
   }
 
   /** The download loop: returns the (possibly reopened) writer holding all `size` bytes. */

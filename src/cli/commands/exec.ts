@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { TYPE_URLS } from '../../proto.js';
+import { invalidArgument } from '../../errors.js';
+import type { RuntimeSpec, SpecProcess } from '../../oci/spec-types.js';
+import { mergeEnv } from '../../oci/spec.js';
+import type { OptionSpec, Parsed } from '../args.js';
+import type { DaemonClient } from '../client.js';
+import { FifoSet } from '../fifo.js';
+import { pipeTo } from './run.js';
+
+export const execOptions: Record<string, OptionSpec> = {
+  'exec-id': { type: 'string', description: 'id of the new process (default: a random one)', placeholder: 'ID' },
+  env: { type: 'string', short: 'e', multiple: true, description: 'extra environment variable KEY=VALUE', placeholder: 'KV' },
+  cwd: { type: 'string', description: 'working directory in the container', placeholder: 'DIR' },
+};
+
+/**
+ * `ctr-ts tasks exec [--exec-id X] ID CMD...`: runs another process in a
+ * running container with the container's own process settings (user, env,
+ * capabilities), streams its output and exits with its status.
+ */
+export async function tasksExec(client: DaemonClient, args: Parsed, stateDir: string): Promise<number> {
+  const [id] = args.positionals;
+  if (!id || args.rest.length === 0) throw invalidArgument('usage: ctr-ts tasks exec [--exec-id X] ID COMMAND [ARG...]');
+  const execId = (args.options['exec-id'] as string | undefined) ?? `exec-${randomBytes(4).toString('hex')}`;
+  const { container } = await client.call('containers', 'Get', { id });
+  const spec = JSON.parse(Buffer.from(container!.spec!.value).toString('utf8')) as RuntimeSpec;
+  const proc: SpecProcess = { ...spec.process, args: args.rest, terminal: false };
+  const env = (args.options.env as string[] | undefined) ?? [];
+  if (env.length) proc.env = mergeEnv(proc.env, env);
+  if (typeof args.options.cwd === 'string') proc.cwd = args.options.cwd;
+
+  const fifos = new FifoSet(stateDir, `${id}-${execId}`);
+  try {
+    const outputs = [fifos.read(fifos.stdout), fifos.read(fifos.stderr)];
+    await client.call('tasks', 'Exec', {
+      container_id: id, exec_id: execId, stdout: fifos.stdout, stderr: fifos.stderr, terminal: false,
+      spec: { type_url: TYPE_URLS.process, value: Buffer.from(JSON.stringify(proc)) },
+    });
+    try {
+      const waiting = client.call('tasks', 'Wait', { container_id: id, exec_id: execId });
+      await client.call('tasks', 'Start', { container_id: id, exec_id: execId });
+      const [stdout, stderr] = await Promise.all(outputs);
+      process.on('SIGINT', () => void client.call('tasks', 'Kill', { container_id: id, exec_id: execId, signal: 2 }).catch(() => {}));
+      const drained = Promise.all([pipeTo(stdout!, process.stdout), pipeTo(stderr!, process.stderr)]);
+      const exit = await waiting;
+      await drained;
+      return exit.exit_status;
+    } finally {
+      await client.call('tasks', 'DeleteProcess', { container_id: id, exec_id: execId }).catch(() => {});
+    }
+  } finally {
+    fifos.remove();
+  }
+}
