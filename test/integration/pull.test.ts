@@ -8,6 +8,9 @@ import { expect } from 'chai';
 import { REGISTRY_BIN, makeTlsFiles, startRegistry, type Registry } from '../support/registry.js';
 import { pushBlob, pushForeignImage, pushIndex, pushLayout, type PushedDescriptor, type PushTarget } from '../support/registry-push.js';
 import { startTokenServer, type TokenServer } from '../support/registry-token.js';
+import { startThrottleProxy } from '../support/registry-proxy.js';
+import { execa } from 'execa';
+import { CTR_TS } from './helpers.js';
 import { REPO, closeBus, ctrTs, leftovers, systemdAvailable } from './helpers.js';
 
 /**
@@ -23,8 +26,8 @@ const CERTS_DIR = '/etc/containerd-ts/certs.d';
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** A one-file layer (tar, gzip) with random content, so its blob is new to the store. */
-function randomLayer(): { gz: Buffer; diffId: string } {
-  const payload = randomBytes(64 * 1024);
+function randomLayer(size = 64 * 1024): { gz: Buffer; diffId: string } {
+  const payload = randomBytes(size);
   const header = Buffer.alloc(512);
   header.write('random.bin', 0);
   header.write('0000644\0', 100);
@@ -41,7 +44,7 @@ function randomLayer(): { gz: Buffer; diffId: string } {
   header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
   const pad = Buffer.alloc((512 - (payload.length % 512)) % 512);
   const tar = Buffer.concat([header, payload, pad, Buffer.alloc(1024)]);
-  return { gz: gzipSync(tar), diffId: sha256(tar) };
+  return { gz: gzipSync(tar, { level: 1 }), diffId: sha256(tar) };
 }
 
 function ingestRefs(): string[] {
@@ -154,6 +157,81 @@ describe('image pull from a registry (integration)', function () {
     expect(await imageNames()).to.not.contain(name);
     expect(existsSync(join(CONTENT, 'blobs/sha256', hex))).to.equal(false);
     expect(ingestRefs().filter((x) => x.includes(hex))).to.deep.equal([]);
+  });
+
+  /** Bytes in the ingest of `ref`, or -1 when there is none. */
+  function ingestSize(ref: string): number {
+    const root = join(CONTENT, 'ingest');
+    for (const d of existsSync(root) ? readdirSync(root) : []) {
+      try {
+        if ((JSON.parse(readFileSync(join(root, d, 'meta.json'), 'utf8')) as { ref: string }).ref === ref) {
+          return existsSync(join(root, d, 'data')) ? readFileSync(join(root, d, 'data')).length : 0;
+        }
+      } catch {
+        // an ingest being created
+      }
+    }
+    return -1;
+  }
+
+  async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(await fn())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('resumes with a Range request after the daemon is SIGKILLed mid-layer; no corrupt blob in between', async () => {
+    const layer = randomLayer(12 * 1024 * 1024);
+    const target: PushTarget = { base: `http://${plain!.host}`, repo: 'test/big' };
+    const m = await pushForeignImage(target, { os: 'linux', architecture: 'amd64' }, layer.gz, layer.diffId);
+    await pushIndex(target, [m], 'latest');
+    const proxy = await startThrottleProxy(plain!.port, 3 * 1024 * 1024);
+    try {
+      const layerDigest = sha256(layer.gz);
+      const ingest = `pull-${layerDigest}`;
+      const name = `${proxy.host}/test/big:latest`;
+      const first = execa(CTR_TS, ['images', 'pull', name], { reject: false });
+      await until('a partial layer', () => ingestSize(ingest) > 1024 * 1024);
+      await execa('systemctl', ['kill', '--signal=SIGKILL', '--kill-who=main', 'containerd-ts']);
+      const r1 = await first;
+      expect(r1.exitCode).to.not.equal(0);
+      const partial = ingestSize(ingest);
+      expect(partial).to.be.greaterThan(0).and.lessThan(layer.gz.length);
+      expect(existsSync(join(CONTENT, 'blobs/sha256', layerDigest.slice(7)))).to.equal(false);
+      // systemd restarts the daemon (Restart=always); wait for it to answer.
+      await until('the daemon back', async () => (await ctrTs(['version'])).exitCode === 0, 30_000);
+      const r2 = await pull([name]);
+      expect(r2.exitCode, r2.stderr).to.equal(0);
+      const ranges = proxy.requests.filter((h) => h.includes(`/blobs/${layerDigest}`) && /\r\nrange: bytes=\d+-/.test(h));
+      expect(ranges.length, proxy.requests.join('\n---\n')).to.be.greaterThan(0);
+      expect(Number(/range: bytes=(\d+)-/.exec(ranges[0]!)![1])).to.be.greaterThan(0);
+      expect(existsSync(join(CONTENT, 'blobs/sha256', layerDigest.slice(7)))).to.equal(true);
+      expect(ingestSize(ingest)).to.equal(-1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('resumes a layer whose connection is cut mid-way, within the same pull', async () => {
+    const layer = randomLayer(8 * 1024 * 1024);
+    const target: PushTarget = { base: `http://${plain!.host}`, repo: 'test/cut' };
+    const m = await pushForeignImage(target, { os: 'linux', architecture: 'amd64' }, layer.gz, layer.diffId);
+    await pushIndex(target, [m], 'latest');
+    const proxy = await startThrottleProxy(plain!.port, 3 * 1024 * 1024);
+    try {
+      const layerDigest = sha256(layer.gz);
+      const name = `${proxy.host}/test/cut:latest`;
+      const pulling = pull([name]);
+      await until('a partial layer', () => ingestSize(`pull-${layerDigest}`) > 1024 * 1024);
+      proxy.cutAll();
+      const r = await pulling;
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(proxy.requests.some((h) => h.includes(`/blobs/${layerDigest}`) && /\r\nrange: bytes=[1-9]\d*-/.test(h))).to.equal(true);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   describe('htpasswd basic auth over TLS with a test CA', () => {

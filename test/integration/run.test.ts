@@ -132,6 +132,16 @@ describe('containers as systemd scopes (integration)', function () {
     expect(await leftovers('oom-1')).to.deep.equal([]);
   });
 
+  it('runs an image with the real ctr run --rm: every container becomes a scope, even without --runc-systemd-cgroup', async () => {
+    const r = await ctr(['run', '--rm', BUSYBOX, 'ctr-run-1', 'sh', '-c', 'grep memory /proc/self/cgroup; exit 6']);
+    expect(r.exitCode, r.stderr).to.equal(6);
+    expect(r.stdout).to.match(/memory:\/system\.slice\/containerd-ctr-run-1\.scope/);
+    const withFlags = await ctr(['run', '--rm', '--runc-systemd-cgroup', '--cgroup', 'system.slice:containerd:ctr-run-2', '--memory-limit', '67108864', BUSYBOX, 'ctr-run-2', 'true']);
+    expect(withFlags.exitCode, withFlags.stderr).to.equal(0);
+    expect(await leftovers('ctr-run-1')).to.deep.equal([]);
+    expect(await leftovers('ctr-run-2')).to.deep.equal([]);
+  });
+
   it('answers the real ctr: version and namespaces ls', async () => {
     const v = await ctr(['version']);
     expect(v.exitCode, v.stderr).to.equal(0);

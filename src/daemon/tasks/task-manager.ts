@@ -365,6 +365,10 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   private async writeSpec(spec: RuntimeSpec, bundle: string, rootfs: string, id: string): Promise<void> {
     spec.root = { ...spec.root, path: rootfs };
+    // Every container is a systemd scope: a cgroupfs-style path (what `ctr run` sends
+    // without --runc-systemd-cgroup, e.g. "/default/c1") becomes our slice:containerd:<id>.
+    const asked = spec.linux.cgroupsPath;
+    if (asked && !asked.includes(':')) spec.linux.cgroupsPath = undefined;
     withSystemdScope(this.d.config.slice, id)(spec);
     if (!/^[A-Za-z0-9_.-]+\.slice:containerd:/.test(spec.linux.cgroupsPath!) || !spec.linux.cgroupsPath!.endsWith(`:containerd:${id}`)) {
       throw invalidArgument(`cgroupsPath "${spec.linux.cgroupsPath}" must be "<slice>:containerd:${id}" (systemd cgroup driver)`);
