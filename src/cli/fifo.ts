@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, createReadStream, mkdirSync, mkdtempSync, open, openSync, rmSync } from 'node:fs';
+import { constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -11,6 +12,7 @@ export class FifoSet {
   readonly dir: string;
   readonly stdout: string;
   readonly stderr: string;
+  private readonly readers: net.Socket[] = [];
 
   constructor(stateDir: string, id: string) {
     const base = path.join(stateDir, 'fifo');
@@ -23,28 +25,20 @@ export class FifoSet {
   }
 
   /**
-   * Opens a FIFO for reading. The open blocks (on libuv's pool) until the
-   * shim opens the write end, so start it before creating the task.
+   * Opens a FIFO for reading at once (O_NONBLOCK: no writer needed yet), as
+   * containerd's fifo package does. Holding the read end from the start
+   * keeps every byte the container writes, however fast it exits; the
+   * stream ends once a writer has come and gone (the container exited).
    */
-  read(fifo: string): Promise<Readable> {
-    return new Promise((resolve, reject) => {
-      open(fifo, 'r', (err, fd) => (err ? reject(err) : resolve(createReadStream('', { fd, highWaterMark: 64 * 1024 }))));
-    });
+  read(fifo: string): Readable {
+    const socket = new net.Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    this.readers.push(socket);
+    return socket;
   }
 
-  /**
-   * Wakes any read-open still waiting for a writer (a task that never
-   * started), then removes the FIFOs. A blocked open would otherwise hold
-   * a libuv pool thread and stop the process from exiting.
-   */
+  /** Closes our read ends (a task that never started never ends them) and removes the FIFOs. */
   remove(): void {
-    for (const fifo of [this.stdout, this.stderr]) {
-      try {
-        closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK));
-      } catch {
-        // already gone
-      }
-    }
+    for (const r of this.readers) r.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

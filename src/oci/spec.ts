@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { invalidArgument } from '../errors.js';
 import type { ImageConfig } from './image-types.js';
 import type { ResourceLimits } from './limits.js';
 import type { RuntimeSpec } from './spec-types.js';
@@ -140,3 +142,106 @@ export function mergeEnv(base: string[], extra: string[]): string[] {
   }
   return [...byKey.values()];
 }
+
+/** Working directory of the process. */
+export function withCwd(cwd: string): SpecOpt {
+  return (spec) => {
+    if (!cwd.startsWith('/')) throw invalidArgument(`working directory "${cwd}" must be absolute`);
+    spec.process.cwd = cwd;
+  };
+}
+
+/** --net host: share the host's network namespace (drop the new one). */
+export function withHostNetwork(): SpecOpt {
+  return (spec) => {
+    spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== 'network');
+    // The host's resolver config is what a host-network container needs.
+    spec.mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+  };
+}
+
+/** --read-only: the rootfs is mounted read-only. */
+export function withReadonlyRootfs(): SpecOpt {
+  return (spec) => {
+    spec.root.readonly = true;
+  };
+}
+
+/** --cap-add / --cap-drop, with or without the CAP_ prefix, "ALL" allowed. */
+export function withCapabilities(add: string[], drop: string[]): SpecOpt {
+  return (spec) => {
+    const norm = (c: string) => {
+      const up = c.toUpperCase();
+      const name = up.startsWith('CAP_') ? up : `CAP_${up}`;
+      if (!/^CAP_[A-Z_]+$/.test(name)) throw invalidArgument(`invalid capability "${c}"`);
+      return name;
+    };
+    const caps = spec.process.capabilities!;
+    let set = new Set(caps.bounding);
+    if (drop.some((d) => d.toUpperCase() === 'ALL')) set = new Set();
+    else for (const d of drop) set.delete(norm(d));
+    for (const a of add) {
+      if (a.toUpperCase() === 'ALL') currentCapabilities().forEach((c) => set.add(c));
+      else set.add(norm(a));
+    }
+    const list = [...set];
+    spec.process.capabilities = { bounding: list, effective: [...list], permitted: [...list] };
+  };
+}
+
+/**
+ * The capabilities this process may pass on: its bounding set (containerd's
+ * WithAllCurrentCapabilities). Asking runc for more fails with EPERM, and a
+ * sandbox may withhold some (this machine lacks CAP_SYS_RESOURCE).
+ */
+export function currentCapabilities(status: string = readFileSync('/proc/self/status', 'utf8')): string[] {
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  if (!hex) return [...ALL_CAPABILITIES];
+  const mask = BigInt(`0x${hex}`);
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
+
+/** --privileged: every capability we hold, every device, no masked or read-only paths (like containerd's WithPrivileged). */
+export function withPrivileged(): SpecOpt {
+  return (spec) => {
+    withCapabilities(['ALL'], [])(spec);
+    spec.linux.maskedPaths = [];
+    spec.linux.readonlyPaths = [];
+    spec.linux.resources = { ...spec.linux.resources, devices: [{ allow: true, access: 'rwm' }] };
+    spec.mounts = spec.mounts.map((m) => (m.destination === '/sys' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
+  };
+}
+
+/** --mount type=bind,src=/host,dst=/ctr[,options=rbind:ro] (ctr's syntax). */
+export function withMount(text: string): SpecOpt {
+  return (spec) => {
+    const fields = Object.fromEntries(text.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const type = fields.type ?? 'bind';
+    const source = fields.src ?? fields.source;
+    const destination = fields.dst ?? fields.destination ?? fields.target;
+    if (!destination?.startsWith('/')) throw invalidArgument(`--mount "${text}": dst must be an absolute path`);
+    if (type === 'bind' && !source?.startsWith('/')) throw invalidArgument(`--mount "${text}": src must be an absolute host path`);
+    const options = fields.options ? fields.options.split(':') : type === 'bind' ? ['rbind', 'rw'] : [];
+    spec.mounts.push({ destination, type, source: source ?? type, options });
+  };
+}
+
+/** --cpu-shares, --cpuset-cpus, --memory-swap: the limits beyond the three systemd checks. */
+export function withExtraResources(r: { cpuShares?: number; cpusetCpus?: string; memorySwapBytes?: number }): SpecOpt {
+  return (spec) => {
+    const res = (spec.linux.resources ??= {});
+    if (r.cpuShares !== undefined) res.cpu = { ...res.cpu, shares: r.cpuShares };
+    if (r.cpusetCpus !== undefined) res.cpu = { ...res.cpu, cpus: r.cpusetCpus };
+    if (r.memorySwapBytes !== undefined) res.memory = { ...res.memory, swap: r.memorySwapBytes };
+  };
+}
+
+/** Every capability Linux 6.x knows (for --privileged and --cap-add ALL). */
+export const ALL_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
+  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];

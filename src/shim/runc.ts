@@ -88,7 +88,9 @@ export class Runc {
         if (code === 0) return resolve(stdout);
         void lastRuncError(bundle).then((logged) => {
           const message = logged ?? (stderr.trim() || `exit ${code ?? signal}`);
-          reject(new RuntimeError(classify(message), `${this.opts.binary} ${args[0]} failed: ${message}`, { fields: { runtime: this.opts.binary } }));
+          const prefix = `${this.opts.binary} ${args[0]} failed: `;
+          const text = message.startsWith(prefix) ? message : prefix + message;
+          reject(new RuntimeError(classify(message), text, { fields: { runtime: this.opts.binary } }));
         });
       });
     });

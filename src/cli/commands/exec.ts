@@ -40,7 +40,7 @@ export async function tasksExec(client: DaemonClient, args: Parsed, stateDir: st
     try {
       const waiting = client.call('tasks', 'Wait', { container_id: id, exec_id: execId });
       await client.call('tasks', 'Start', { container_id: id, exec_id: execId });
-      const [stdout, stderr] = await Promise.all(outputs);
+      const [stdout, stderr] = outputs;
       process.on('SIGINT', () => void client.call('tasks', 'Kill', { container_id: id, exec_id: execId, signal: 2 }).catch(() => {}));
       const drained = Promise.all([pipeTo(stdout!, process.stdout), pipeTo(stderr!, process.stderr)]);
       const exit = await waiting;

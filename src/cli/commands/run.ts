@@ -2,8 +2,8 @@ import { chainId } from '../../snapshot/chain-id.js';
 import { validateDigest } from '../../snapshot/digest.js';
 import { parseCpus, parseMemory, parsePids, type ResourceLimits } from '../../oci/limits.js';
 import { validateIdentifier } from '../../oci/identifiers.js';
-import { generateSpec, withEnv, withHostname, withImageConfig, withLimits } from '../../oci/spec.js';
-import { TYPE_URLS } from '../../proto.js';
+import { generateSpec, withCapabilities, withCwd, withEnv, withExtraResources, withHostname, withHostNetwork, withImageConfig, withLimits, withMount, withPrivileged, withReadonlyRootfs, type SpecOpt } from '../../oci/spec.js';
+import { packAny, TYPE_URLS } from '../../proto.js';
 import { USER_ANNOTATION } from '../../daemon/tasks/task-manager.js';
 import { OOM_HEADER } from '../../daemon/grpc/handlers.js';
 import { invalidArgument } from '../../errors.js';
@@ -25,7 +25,59 @@ export const runOptions: Record<string, OptionSpec> = {
   env: { type: 'string', short: 'e', multiple: true, description: 'set an environment variable KEY=VALUE', placeholder: 'KV' },
   user: { type: 'string', short: 'u', description: 'user[:group] to run as (name or id)', placeholder: 'USER' },
   label: { type: 'string', multiple: true, description: 'container label KEY=VALUE', placeholder: 'KV' },
+  cwd: { type: 'string', description: 'working directory of the process', placeholder: 'DIR' },
+  hostname: { type: 'string', description: 'hostname (default: the container id)', placeholder: 'NAME' },
+  net: { type: 'string', description: 'network: none (own namespace, loopback only; default) or host', placeholder: 'MODE' },
+  'read-only': { type: 'boolean', description: 'mount the rootfs read-only' },
+  mount: { type: 'string', multiple: true, description: 'bind mount: type=bind,src=/host,dst=/ctr[,options=rbind:ro]', placeholder: 'SPEC' },
+  'cap-add': { type: 'string', multiple: true, description: 'add a capability (e.g. NET_ADMIN, ALL)', placeholder: 'CAP' },
+  'cap-drop': { type: 'string', multiple: true, description: 'drop a capability (e.g. CHOWN, ALL)', placeholder: 'CAP' },
+  privileged: { type: 'boolean', description: 'all capabilities and devices, no masked paths' },
+  'memory-swap': { type: 'string', description: 'memory plus swap limit, e.g. 128M', placeholder: 'SIZE' },
+  'cpu-shares': { type: 'string', description: 'relative CPU weight (CPUShares on v1, CPUWeight on v2)', placeholder: 'N' },
+  'cpuset-cpus': { type: 'string', description: 'CPUs the container may use, e.g. 0 or 0-1 (AllowedCPUs)', placeholder: 'LIST' },
+  slice: { type: 'string', description: 'systemd slice for the scope (default system.slice)', placeholder: 'SLICE' },
+  runtime: { type: 'string', description: 'OCI runtime binary: runc (default) or crun', placeholder: 'NAME' },
 };
+
+/** Spec options from the flags beyond limits, each validated here. */
+function optionsFrom(o: Parsed['options'], id: string): SpecOpt[] {
+  const opts: SpecOpt[] = [withHostname(typeof o.hostname === 'string' ? o.hostname : id)];
+  if (typeof o.cwd === 'string') opts.push(withCwd(o.cwd));
+  if (o.net !== undefined && o.net !== 'none' && o.net !== 'host') throw invalidArgument(`--net must be none or host, not "${String(o.net)}"`);
+  if (o.net === 'host') opts.push(withHostNetwork());
+  if (o['read-only']) opts.push(withReadonlyRootfs());
+  for (const m of (o.mount as string[] | undefined) ?? []) opts.push(withMount(m));
+  if (o.privileged) opts.push(withPrivileged());
+  const add = (o['cap-add'] as string[] | undefined) ?? [];
+  const drop = (o['cap-drop'] as string[] | undefined) ?? [];
+  if (add.length || drop.length) opts.push(withCapabilities(add, drop));
+  const extra: Parameters<typeof withExtraResources>[0] = {};
+  if (typeof o['memory-swap'] === 'string') extra.memorySwapBytes = parseMemory(o['memory-swap']);
+  if (typeof o['cpu-shares'] === 'string') {
+    if (!/^\d+$/.test(o['cpu-shares']) || Number(o['cpu-shares']) < 2) throw invalidArgument('--cpu-shares must be an integer of at least 2');
+    extra.cpuShares = Number(o['cpu-shares']);
+  }
+  if (typeof o['cpuset-cpus'] === 'string') {
+    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(o['cpuset-cpus'])) throw invalidArgument(`--cpuset-cpus "${o['cpuset-cpus']}" must be a list like 0,2-3`);
+    extra.cpusetCpus = o['cpuset-cpus'];
+  }
+  if (Object.keys(extra).length) opts.push(withExtraResources(extra));
+  if (typeof o.slice === 'string') {
+    if (!/^[A-Za-z0-9_.-]+\.slice$/.test(o.slice)) throw invalidArgument(`--slice "${o.slice}" must be a unit name ending in .slice`);
+    const slice = o.slice;
+    opts.push((spec) => (spec.linux.cgroupsPath = `${slice}:containerd:${id}`));
+  }
+  return opts;
+}
+
+/** --runtime: the binary goes to the shim as containerd's runc options (binary_name), as `ctr --runc-binary` sends it. */
+function runtimeOptions(o: Parsed['options']) {
+  const name = o.runtime;
+  if (name === undefined || name === 'runc') return null;
+  if (name !== 'crun') throw invalidArgument(`--runtime must be runc or crun, not "${String(name)}"`);
+  return packAny(TYPE_URLS.runcV1Options, { binary_name: name });
+}
 
 /** Limits from the command line, each validated once here. */
 function limitsFrom(o: Parsed['options']): ResourceLimits {
@@ -50,13 +102,16 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
   const env = (o.env as string[] | undefined) ?? [];
   for (const e of env) if (!e.includes('=')) throw invalidArgument(`--env "${e}" must be KEY=VALUE`);
 
+  optionsFrom(o, id); // validate every flag before anything is created
+  runtimeOptions(o);
   const imageName = normalizeImageRef(imageArg);
   const { image } = await client.call('images', 'Get', { name: imageName });
   const { config } = await resolveImageConfig(client, image!.target!);
   const diffIds = (config.rootfs?.diff_ids ?? []).map((d) => validateDigest(d));
   const parent = diffIds.length > 0 ? chainId(diffIds) : undefined;
 
-  const spec = generateSpec(withImageConfig(config.config, args.rest), withEnv(env), withHostname(id), withLimits(limits));
+  const spec = generateSpec(withImageConfig(config.config, args.rest), withEnv(env), withLimits(limits), ...optionsFrom(o, id));
+  const runtime = { name: RUNTIME, options: runtimeOptions(o) };
   const user = (o.user as string | undefined) ?? config.config?.User;
   if (user) spec.annotations = { ...spec.annotations, [USER_ANNOTATION]: user };
   if (spec.process.args.length === 0) throw invalidArgument(`image ${imageName} has no command; give one after the container id`);
@@ -68,7 +123,7 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
     await client.call('containers', 'Create', {
       container: {
         id, image: imageName, labels: labelsFrom(o.label as string[] | undefined),
-        runtime: { name: RUNTIME }, snapshotter: SNAPSHOTTER, snapshot_key: id,
+        runtime, snapshotter: SNAPSHOTTER, snapshot_key: id,
         spec: { type_url: TYPE_URLS.spec, value: Buffer.from(JSON.stringify(spec)) },
       },
     });
@@ -81,7 +136,7 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
     await client.call('tasks', 'Start', { container_id: id });
     if (o.detach) return 0;
 
-    const [stdout, stderr] = await Promise.all(outputs);
+    const [stdout, stderr] = outputs;
     const drained = Promise.all([pipeTo(stdout!, process.stdout), pipeTo(stderr!, process.stderr)]);
     const forward = (signal: NodeJS.Signals, number: number) =>
       process.on(signal, () => void client.call('tasks', 'Kill', { container_id: id, signal: number, all: false }).catch(() => {}));

@@ -20,7 +20,8 @@ export function limitsFromResources(r: SpecResources): ResourceLimits {
   return validateLimits(out);
 }
 
-function propertiesFor(l: ResourceLimits): UnitProperty[] {
+/** The unit properties that carry these limits (MemoryMax, CPUQuotaPerSecUSec, TasksMax). */
+export function scopeProperties(l: ResourceLimits): UnitProperty[] {
   const props: UnitProperty[] = [];
   if (l.memoryBytes !== undefined) props.push(unitProperty.memoryMax(BigInt(l.memoryBytes)));
   if (l.cpuQuotaUs !== undefined) props.push(unitProperty.cpuQuotaPerSecUSec(cpuQuotaPerSecUSec(l.cpuQuotaUs, l.cpuPeriodUs ?? 100_000)));
@@ -45,7 +46,7 @@ function restoreProperties(before: ScopeProperties, asked: ResourceLimits): Unit
  */
 export async function updateScopeLimits(systemd: Systemd, scope: string, limits: ResourceLimits, cgroupRoot?: string): Promise<void> {
   const before = await systemd.readScopeProperties(scope);
-  await systemd.setUnitProperties(scope, true, propertiesFor(limits));
+  await systemd.setUnitProperties(scope, true, scopeProperties(limits));
   const applied = readCgroupLimits(before.controlGroup, cgroupRoot);
   const refused: string[] = [];
   // The kernel rounds a memory limit down to whole pages.

@@ -17,10 +17,11 @@ import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ContainerStore } from '../metadata/containers.js';
 import { CleanupStack } from './cleanup.js';
-import { scopeStats, updateScopeLimits } from './resources.js';
+import { scopeProperties, scopeStats, updateScopeLimits } from './resources.js';
 import type { ResourceLimits } from '../../oci/limits.js';
 import type { EventExchange } from '../events/exchange.js';
-import { toTimestamp } from '../../proto.js';
+import { decodeMessage, toTimestamp, TYPE_URLS } from '../../proto.js';
+import type { AnyRecord } from '../metadata/db.js';
 import { mountAll, unmountAll, type MountSpec } from './rootfs.js';
 import type { Task } from './task.js';
 import { verifyScope } from './verify-scope.js';
@@ -92,18 +93,24 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       const rootfs = await this.mountRootfs(namespace, container.snapshotKey, opts.rootfs, spec, bundle, cleanup);
       await this.writeSpec(spec, bundle, rootfs, id);
       await this.clearStaleScope(scope);
-      const shim = await this.startShim(namespace, id, bundle, cleanup);
+      const runtime = runtimeBinary(container.runtime.options, this.d.config.runtime.binary);
+      const shim = await this.startShim(namespace, id, bundle, runtime, cleanup);
       cleanup.push('stop scope', () => this.stopScope(scope));
       // The shim moves to its own scope while runc creates the container.
       const [{ pid }] = await Promise.all([
         shim.call('create', { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal }),
         moveShimToScope(this.d.systemd, namespace, id, shim.pid, this.d.config.slice),
       ]);
+      // crun puts its limits on a "container" cgroup below the scope; give the scope itself the same
+      // limits over D-Bus so systemd tells the truth about it. (runc sets them on the scope.)
+      if (path.basename(runtime) !== 'runc' && Object.keys(limits).length > 0) {
+        await this.d.systemd.setUnitProperties(scope, true, scopeProperties(limits));
+      }
       await verifyScope(this.d.systemd, pid, scope, limits);
       const machine = await this.registerMachine(id, pid, rootfs, cleanup);
       const stdio = { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal };
-      await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio });
-      const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio };
+      await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio, runtime });
+      const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio, runtime };
       this.track(task);
       this.d.events.publish(namespace, 'taskCreate', {
         container_id: id, bundle, rootfs: opts.rootfs ?? [], pid, checkpoint: '',
@@ -231,7 +238,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   /** Frees machine, scope and rootfs mount; with `killFirst`, also whatever runc still runs. */
   private async releaseResources(task: Task, killFirst: boolean): Promise<void> {
-    if (killFirst) await this.runcFor(task.namespace).delete(task.id, task.bundle, true).catch(() => {});
+    if (killFirst) await this.runcFor(task.namespace, task.runtime).delete(task.id, task.bundle, true).catch(() => {});
     if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
     await this.stopScope(task.scope).catch(() => {});
     await unmountAll(path.join(task.bundle, 'rootfs'));
@@ -266,14 +273,14 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       reason: 'the shim died; the container was killed',
     };
     if (!recorded) this.d.log.warn('shim died; killing its container', { namespace: task.namespace, id: task.id });
-    task.shim = new LostShim(task.id, task.bundle, exit, this.runcFor(task.namespace));
+    task.shim = new LostShim(task.id, task.bundle, exit, this.runcFor(task.namespace, task.runtime));
     await this.releaseResources(task, true);
     if (!task.exit) this.exited(task, exit);
   }
 
   /** runc as the daemon itself runs it, to clean up after a shim that is gone. */
-  private runcFor(namespace: string): Runc {
-    return new Runc({ binary: this.d.config.runtime.binary, root: path.join(this.d.config.state, 'runc', namespace), systemdCgroup: true });
+  private runcFor(namespace: string, binary = this.d.config.runtime.binary): Runc {
+    return new Runc({ binary, root: path.join(this.d.config.state, 'runc', namespace), systemdCgroup: true });
   }
 
   /**
@@ -284,8 +291,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   async recover(): Promise<void> {
     const { found, debris } = await findTasks(this.d.config.state);
     for (const f of found) {
-      const { namespace, id, pid, scope, machine, stdio } = f.record;
-      const task: Task = { namespace, id, pid, bundle: f.bundle, scope, machine, stdio, exit: f.exit, shim: f.shim ?? new LostShim(id, f.bundle, f.exit ?? lostExit(pid), this.runcFor(namespace)) };
+      const { namespace, id, pid, scope, machine, stdio, runtime } = f.record;
+      const task: Task = { namespace, id, pid, bundle: f.bundle, scope, machine, stdio, runtime, exit: f.exit, shim: f.shim ?? new LostShim(id, f.bundle, f.exit ?? lostExit(pid), this.runcFor(namespace, runtime)) };
       if (f.shim) this.track(task);
       else {
         this.tasks.set(`${namespace}/${id}`, task);
@@ -390,10 +397,10 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     }
   }
 
-  private async startShim(namespace: string, id: string, bundle: string, cleanup: CleanupStack): Promise<ShimClient> {
+  private async startShim(namespace: string, id: string, bundle: string, runtime: string, cleanup: CleanupStack): Promise<ShimClient> {
     const shim = await startShim({
       namespace, id, bundle,
-      runtime: this.d.config.runtime.binary,
+      runtime,
       runtimeRoot: path.join(this.d.config.state, 'runc', namespace),
     });
     cleanup.push('stop shim', async () => {
@@ -441,4 +448,13 @@ function parseSpec(value: Buffer | undefined, id: string): RuntimeSpec {
 /** The exit reported for a task whose shim was gone when the daemon started and left no exit record. */
 function lostExit(pid: number): ExitInfo {
   return { pid, status: 255, signal: null, exitedAt: new Date().toISOString(), oomKilled: false, reason: 'the shim was gone when the daemon started; exit status unknown' };
+}
+
+/** The OCI runtime binary a container asks for (containerd's runc options binary_name: runc or crun). */
+function runtimeBinary(options: AnyRecord | undefined, fallback: string): string {
+  if (!options || options.typeUrl !== TYPE_URLS.runcV1Options || options.value.length === 0) return fallback;
+  const name = decodeMessage(TYPE_URLS.runcV1Options, options.value).binary_name;
+  if (!name) return fallback;
+  if (!['runc', 'crun'].includes(path.basename(name))) throw invalidArgument(`runtime binary "${name}" is not supported: use runc or crun`);
+  return name;
 }

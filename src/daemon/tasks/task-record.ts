@@ -14,6 +14,7 @@ export interface TaskRecord {
   scope: string;
   machine?: string;
   stdio: StdioPaths;
+  runtime: string;
 }
 
 const RECORD = 'task.json';

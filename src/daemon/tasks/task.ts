@@ -13,6 +13,8 @@ export interface Task {
   machine?: string;
   shim: ShimConnection;
   stdio: StdioPaths;
+  /** The OCI runtime binary (runc or crun). */
+  runtime: string;
   exit?: ExitInfo;
 }
 

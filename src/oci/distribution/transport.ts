@@ -73,6 +73,8 @@ export class RegistryTransport implements TokenHttp {
   private readonly plainHttp: Set<string>;
   private readonly fallbackHttp = new Set<string>();
   private readonly agents = new Map<string, Agent>();
+  /** Each host's extra CA, looked up once per transport (one pull). */
+  private readonly caCache = new Map<string, Promise<string | undefined>>();
   private readonly userAgent: string;
   private readonly maxRedirects: number;
 
@@ -214,7 +216,12 @@ export class RegistryTransport implements TokenHttp {
 
   /** The pool for `host`: shared by hosts with the same trust set. */
   private async agentFor(host: string): Promise<Agent> {
-    const extra = (await this.options.caFor?.(host))?.trim();
+    let ca = this.caCache.get(host);
+    if (ca === undefined) {
+      ca = Promise.resolve(this.options.caFor?.(host)).then((pem) => pem?.trim() || undefined);
+      this.caCache.set(host, ca);
+    }
+    const extra = await ca;
     const key = extra ?? '';
     let agent = this.agents.get(key);
     if (agent === undefined) {
