@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** Debian packages the suite uses; the project's setup.sh installs the rest. */
-export const PACKAGES = ['runc', 'containerd', 'podman', 'conmon', 'busybox-static', 'tar', 'gzip'];
+export const PACKAGES = ['runc', 'containerd', 'podman', 'conmon', 'busybox-static', 'tar', 'gzip', 'curl', 'skopeo', 'docker-registry'];
 
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -24,9 +24,9 @@ export function ensurePackages() {
 }
 
 /** Runs a command with the console attached; rejects on a non-zero exit. */
-export function sh(cmd, args, { cwd, env } = {}) {
+export function sh(cmd, args, { cwd, env, quiet = false } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'] });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}`))));
   });
@@ -38,7 +38,7 @@ export class Box {
   }
 
   async boot() {
-    await sh('bash', [this.script, 'up', this.name], { env: { ...process.env, BOX_SHARE: this.share } });
+    await sh('bash', [this.script, 'up', this.name], { env: { ...process.env, BOX_SHARE: this.share }, quiet: true });
     this.up = true;
   }
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as cases from './cases.mjs';
-import { containerd, ours, podman, runc, setupAll, teardownAll } from './peers.mjs';
+import { containerd, ours, oursViaCtr, podman, runc, setupAll, teardownAll } from './peers.mjs';
 import { run } from './proc.mjs';
 
 const { values: args } = parseArgs({
@@ -25,6 +25,9 @@ const cfg = {
   fifty: 50, fiftyRounds: quick ? 1 : 5, fiftyMinRuns: quick ? 1 : 3,
   memoryLevels: quick ? [1, 10] : [1, 10, 50], settleMs: 3000,
   restartN: quick ? 10 : 50, restartRounds: quick ? 1 : 3, restartMinRuns: quick ? 1 : 3, restartTimeoutMs: quick ? 15_000 : 30_000,
+  // about 510 MB of gzip, 57k files in full mode; a tenth of that in quick mode
+  pullImage: { layers: 3, filesPerLayer: quick ? 2000 : 19_000, fileSize: 12_000 }, pullRounds: quick ? 1 : 3, pullMinRuns: quick ? 1 : 3,
+  quick,
 };
 
 const fixtures = path.join(args.project, 'test/fixtures/out');
@@ -78,11 +81,11 @@ async function main() {
   save();
   const plan = {
     cli: () => cases.cliStartup(systems, cfg),
-    'run-to-exit': () => cases.runToExit(systems, cfg),
+    'run-to-exit': () => cases.runToExit([systems[0], oursViaCtr(systems[0]), ...systems.slice(1)], cfg),
     memory: () => cases.memory(systems, cfg),
     fifty: () => cases.fiftyAtOnce(systems, cfg),
     restart: () => cases.restartRecovery(systems, cfg),
-    pull: () => cases.pull(systems),
+    pull: () => cases.pull(systems, cfg),
   };
   for (const name of args.cases.split(',')) {
     if (!plan[name]) { log(`unknown case ${name}`); continue; }

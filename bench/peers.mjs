@@ -6,12 +6,13 @@
 //   runc        bare `runc --systemd-cgroup run` of a prepared bundle (the floor)
 // Every system answers the same questions (see makeSystem), so cases never
 // branch on which one they are timing.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findPids, lastLine, must, poll, run, sh } from './proc.mjs';
 
 export const IMAGE = 'docker.io/library/busybox:latest';
-export const PEERS_DIR = '/var/lib/containerd-ts/bench-peers';
+const ROOT = '/var/lib/containerd-ts';
+export const PEERS_DIR = path.join(ROOT, 'bench-peers');
 const CTRD_SOCK = '/run/containerd-bench/containerd.sock';
 const PODMAN_RUNROOT = '/run/podman-bench';
 const RUNC_ROOT = '/run/runc-bench';
@@ -31,6 +32,9 @@ function makeSystem(s) {
     ...s,
   };
 }
+
+/** Whether the container id given after flag in cmd is one of ids (any cmd when ids is not given). */
+const ofIds = (cmd, flag, ids) => !ids || ids.has(new RegExp(`(?:^| )${flag} (\\S+)`).exec(cmd)?.[1]);
 
 /** Main pid of a systemd unit, or null. */
 async function unitPid(unit) {
@@ -62,7 +66,7 @@ export function ours({ project, archive }) {
     return new Map(r.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)).map(([id, , st]) => [id, st]));
   };
   return makeSystem({
-    key: 'ours', label: 'containerd-ts', short: 'ours',
+    key: 'ours', label: 'containerd-ts',
     async setup() {
       await must(['bash', path.join(project, 'scripts/install.sh')]);
       await must(['systemctl', 'start', 'containerd-ts']);
@@ -75,9 +79,31 @@ export function ours({ project, archive }) {
     cliStartup: () => ctr('version'),
     async running() { const m = await taskStates(); return m ? [...m.values()].filter((s) => s === 'RUNNING').length : -1; },
     async listed() { const m = await taskStates(); return m ? m.size : -1; },
-    supervisorPids: () => findPids((cmd) => cmd.includes('/dist/src/shim/main.js') || cmd.includes('containerd-ts-shim')),
+    supervisorPids: (ids) => findPids((cmd) => (cmd.includes('/dist/src/shim/main.js') || cmd.includes('containerd-ts-shim')) && ofIds(cmd, '--id', ids)),
     daemonPid: () => unitPid('containerd-ts.service'),
     async restart() { await must(['systemctl', 'restart', 'containerd-ts']); },
+    /** An empty store: the daemon stopped, its root emptied (but for the peers' dirs), started again. */
+    async freshStore() {
+      await must(['systemctl', 'stop', 'containerd-ts']);
+      for (const name of readdirSync(ROOT)) if (name !== path.basename(PEERS_DIR)) await removeTree(path.join(ROOT, name));
+      await must(['systemctl', 'start', 'containerd-ts']);
+    },
+    pullArgv: (ref) => ctr('images', 'pull', '--plain-http', ref),
+    async canPull() { return (await run(ctr('images', 'pull', '--help'))).code === 0; },
+    leaks: {},
+    /** After a run --rm (untimed): what it left behind (task, container, shim) is counted and removed. */
+    async finish(id) {
+      const listed = async (what) => (await run(ctr(what, 'ls'))).stdout.split('\n').some((l) => l.split(/\s+/)[0] === id);
+      const shimUnit = `containerd-ts-shim-default-${id}.scope`;
+      const shimUp = async () => ['active', 'activating'].includes((await run(['systemctl', 'is-active', shimUnit])).stdout.trim());
+      const left = [(await listed('tasks')) && 'task', (await listed('containers')) && 'container', (await shimUp()) && 'shim'].filter(Boolean);
+      for (const what of left) this.leaks[what] = (this.leaks[what] ?? 0) + 1;
+      if (!left.length) return;
+      await run(ctr('tasks', 'rm', id));
+      await run(ctr('containers', 'rm', id));
+      if (await poll(async () => !(await shimUp()), { timeoutMs: 2000 })) return;
+      await run(['systemctl', 'kill', '-s', 'KILL', shimUnit]);
+    },
     /** Kill, wait for STOPPED, delete tasks, force out what the daemon lost, delete containers. */
     async removeAll() {
       const ids = [...this.live];
@@ -90,7 +116,7 @@ export function ours({ project, archive }) {
     },
     /** Containers the daemon no longer knows (after a restart it did not recover from): scopes, shims, runc state, rootfs mounts. */
     async forceClean() {
-      const scopes = (await run(['bash', '-c', 'systemctl list-units --all --plain --no-legend "containerd-o*.scope" | cut -d" " -f1'])).stdout.split('\n').filter(Boolean);
+      const scopes = (await run(['bash', '-c', 'systemctl list-units --all --plain --no-legend "containerd-o*.scope" "containerd-ts-shim-*-o*.scope" | cut -d" " -f1'])).stdout.split('\n').filter(Boolean);
       if (scopes.length) { await run(['systemctl', 'kill', '-s', 'KILL', ...scopes]); await run(['systemctl', 'stop', ...scopes]); await run(['systemctl', 'reset-failed', ...scopes]); }
       for (const pid of this.supervisorPids()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
       const runcRoot = '/run/containerd-ts/runc/default';
@@ -102,11 +128,31 @@ export function ours({ project, archive }) {
       const known = (await run(ctr('containers', 'ls'))).stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter(Boolean);
       known.forEach((id) => this.live.add(id));
       await this.removeAll();
+      await run(ctr('images', 'rm', IMAGE));
       await run(['systemctl', 'stop', 'containerd-ts']);
       await run(['systemctl', 'reset-failed', 'containerd-ts']);
       await this.forceClean();
     },
   });
+}
+
+/**
+ * Our daemon driven by containerd's own Go client (`ctr run --rm`): the same
+ * daemon work without the Node CLI's start-up, so the two costs separate.
+ * Shares the daemon set up by ours(); only used for run-to-exit. finish()
+ * counts and removes what a run left behind, as for ours().
+ */
+export function oursViaCtr(base) {
+  const sock = '/run/containerd-ts/containerd-ts.sock';
+  const sys = makeSystem({
+    key: 'ours-ctr', label: 'ctr → containerd-ts (Go client, our daemon)', leaks: {},
+    setup: async () => {},
+    runRm: (id) => ['ctr', '--address', sock, 'run', '--rm', '--runc-systemd-cgroup', '--cgroup', `system.slice:containerd:${id}`, IMAGE, id, 'true'],
+    finish(id) { return base.finish.call(this, id); },
+    teardown: async () => {},
+  });
+  Object.defineProperties(sys, { ok: { get: () => base.ok && !!which('ctr') }, error: { get: () => base.error ?? 'ctr not installed' } });
+  return sys;
 }
 
 // ------------------------------------------------------------ containerd
@@ -119,8 +165,10 @@ export function containerd({ archive }) {
     if (r.code !== 0) return null;
     return new Map(r.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((a) => a[0]).map(([id, , st]) => [id, st]));
   };
+  const start = () => must(['systemd-run', '--quiet', '--unit=containerd-bench', '-p', 'Type=notify', '-p', 'Delegate=yes', '-p', 'KillMode=process',
+    '/usr/bin/containerd', '--config', path.join(dir, 'config.toml')]);
   return makeSystem({
-    key: 'containerd', label: 'containerd 1.6 + ctr', short: 'containerd',
+    key: 'containerd', label: 'containerd 1.6 + ctr',
     async setup() {
       if (!which('containerd') || !which('ctr') || !which('containerd-shim-runc-v2')) throw new Error('not installed (apt-get install containerd)');
       mkdirSync(path.join(dir, 'root'), { recursive: true });
@@ -134,8 +182,7 @@ export function containerd({ archive }) {
         '[debug]\n  address = ""',
         '',
       ].join('\n'));
-      await must(['systemd-run', '--quiet', '--unit=containerd-bench', '-p', 'Type=notify', '-p', 'Delegate=yes', '-p', 'KillMode=process',
-        '/usr/bin/containerd', '--config', path.join(dir, 'config.toml')]);
+      await start();
       await must(ctr('images', 'import', archive));
       this.version = `containerd ${firstLine(await must(['containerd', '--version'])).split(' ')[2]}`;
     },
@@ -144,9 +191,19 @@ export function containerd({ archive }) {
     cliStartup: () => ctr('version'),
     async running() { const m = await tasks(); return m ? [...m.values()].filter((s) => s === 'RUNNING').length : -1; },
     async listed() { const m = await tasks(); return m ? m.size : -1; },
-    supervisorPids: () => findPids((cmd) => cmd.includes('containerd-shim-runc-v2') && cmd.includes(CTRD_SOCK)),
+    supervisorPids: (ids) => findPids((cmd) => cmd.includes('containerd-shim-runc-v2') && cmd.includes(CTRD_SOCK) && ofIds(cmd, '-id', ids)),
     daemonPid: () => unitPid('containerd-bench.service'),
     async restart() { await must(['systemctl', 'restart', 'containerd-bench']); },
+    /** An empty store: containerd stopped, its root removed, started again. */
+    async freshStore() {
+      await must(['systemctl', 'stop', 'containerd-bench']);
+      await run(['systemctl', 'reset-failed', 'containerd-bench']);
+      await removeTree(path.join(dir, 'root'));
+      mkdirSync(path.join(dir, 'root'));
+      await start();
+    },
+    pullArgv: (ref) => ctr('images', 'pull', '--plain-http', ref),
+    canPull: async () => true,
     async removeAll() {
       await eachLimited([...this.live], 8, async (id) => {
         await run(ctr('tasks', 'rm', '-f', id));
@@ -177,7 +234,7 @@ export function podman({ archive }) {
     '--volumepath', path.join(dir, 'volumes'), '--cgroup-manager=systemd', '--runtime', which('runc') ?? 'runc',
     '--storage-driver', 'overlay', '--events-backend', 'none', ...a];
   return makeSystem({
-    key: 'podman', label: 'podman 4.3 + conmon', short: 'podman',
+    key: 'podman', label: 'podman 4.3 + conmon',
     async setup() {
       if (!which('podman') || !which('conmon')) throw new Error('not installed (apt-get install podman conmon)');
       mkdirSync(path.join(dir, 'root'), { recursive: true });
@@ -191,7 +248,7 @@ export function podman({ archive }) {
       const r = await run(pod('ps', '-q', '--filter', 'status=running'));
       return r.code === 0 ? r.stdout.split('\n').filter(Boolean).length : -1;
     },
-    supervisorPids: () => findPids((cmd) => /^\S*conmon /.test(cmd) && cmd.includes(PODMAN_RUNROOT)),
+    supervisorPids: (ids) => findPids((cmd) => /^\S*conmon /.test(cmd) && cmd.includes(PODMAN_RUNROOT) && ofIds(cmd, '-n', ids)),
     async removeAll() {
       const ids = [...this.live];
       for (let i = 0; i < ids.length; i += 25) await run(pod('rm', '-f', '-t', '0', ...ids.slice(i, i + 25)), { timeoutMs: 300_000 });
@@ -226,7 +283,7 @@ export function runc({ layout }) {
     writeFileSync(path.join(bundle(id), 'config.json'), JSON.stringify(spec));
   };
   return makeSystem({
-    key: 'runc', label: 'bare runc (floor)', short: 'runc',
+    key: 'runc', label: 'bare runc (floor)',
     async setup() {
       if (!which('runc')) throw new Error('not installed (apt-get install runc)');
       mkdirSync(rootfs, { recursive: true });
@@ -284,6 +341,7 @@ export async function teardownAll(systems, log) {
   for (const s of [...systems].reverse()) {
     try { await s.teardown(); } catch (err) { log(`  teardown ${s.label}: ${err.message}`); }
   }
+  await removeTree(PEERS_DIR);
 }
 
 export { sh };

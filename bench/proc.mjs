@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
  * untilExit: done when the process exits, even if something it started (a
  * detached container given runc's stdio) still holds its output pipes.
  */
-export function run(argv, { timeoutMs = 120_000, env, input, untilExit = false } = {}) {
+export function run(argv, { timeoutMs = 120_000, env, input, untilExit = false, onSpawn } = {}) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     let stdout = '', stderr = '', timedOut = false;
@@ -19,6 +19,7 @@ export function run(argv, { timeoutMs = 120_000, env, input, untilExit = false }
       resolve({ code: -1, ms: 0, stdout, stderr: String(err) });
       return;
     }
+    onSpawn?.(child);
     if (input !== undefined) child.stdin.end(input);
     child.stdout.on('data', (d) => { if (stdout.length < 1e6) stdout += d; });
     child.stderr.on('data', (d) => { if (stderr.length < 1e5) stderr += d; });
@@ -86,4 +87,9 @@ export function memoryOf(pid) {
   try { text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'); } catch { return null; }
   const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
   return { rss: kb('Rss'), pss: kb('Pss'), uss: kb('Private_Clean') + kb('Private_Dirty') };
+}
+
+/** Resident set size of pid in bytes from /proc/PID/status (cheap enough to sample often), 0 if gone. */
+export function rssOf(pid) {
+  try { return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024; } catch { return 0; }
 }

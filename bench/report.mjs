@@ -2,10 +2,9 @@
 // of ratios, then per case what was measured, its chart and its table.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fmt, fmtRatio, ratio } from './stats.mjs';
+import { STATUS, fmt, fmtRatio, ratio } from './stats.mjs';
 import { chart } from './svg.mjs';
 
-const STATUS = { unavailable: 'unavailable', failed: 'failed', 'too-few': 'too few runs', 'not-implemented': 'not implemented yet', 'n/a': 'n/a' };
 const cell = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The row keyed "ours" of a group, when it has a figure. */
@@ -28,7 +27,7 @@ function table(c, g) {
 function glance(cases) {
   const lines = ['| case | containerd-ts | against the others (containerd-ts ÷ other) |', '|---|---:|---|'];
   for (const c of cases) {
-    for (const g of c.groups) {
+    for (const g of c.glanceLast ? c.groups.slice(-1) : c.groups) {
       const own = g.rows.find((r) => r.key === 'ours');
       if (!own) continue;
       const name = g.name ? `${c.title}, ${g.name}` : c.title;
@@ -92,14 +91,14 @@ export function writeReport(results, host, outFile) {
     '',
     `- All four systems run in the same box, set up by the suite from Debian's packages, each with its own state directories on the same ext4 filesystem and its own socket, and all import the same locally built busybox image (scripts/make-busybox-image.sh). containerd and podman use runc with systemd cgroups, like containerd-ts, so every container is a systemd scope.`,
     `- Timed cases run the systems interleaved (containerd-ts, containerd, podman, runc, containerd-ts, ...) after ${c.warmup} untimed warm-up round(s), with a short pause between runs. Each figure is the wall time of the client command, spawned by a Node harness inside the box.`,
-    `- Each row gives the median, min, max and number of runs; a system that is missing or fails is reported as such, and a case that did not reach its minimum number of runs (${c.minRuns} for run-to-exit and CLI start-up) says so instead of giving a figure.`,
+    '- Each row gives the median, min, max and number of runs (each case says how many it makes and needs); a system that is missing or fails is reported as such, and a row that did not reach its case\'s minimum number of runs says so instead of giving a figure.',
     '- Everything the suite creates (containers, scopes, mounts, the peers\' state, the box itself) is removed at the end, also on failure or Ctrl-C.',
     '',
   ];
   for (const k of cases) {
     const svgName = `bench-${k.id}.svg`;
     writeFileSync(path.join(dir, svgName), chart(k));
-    parts.push(`<a id="${k.id}"></a>`, `## ${k.title}`, '', k.what, '', `![${k.title.replace(/`/g, '')}](${svgName})`, '');
+    parts.push(`<a id="${k.id}"></a>`, `## ${k.title}`, '', k.what, '', ...(k.method ? [k.method, ''] : []), `![${k.title.replace(/`/g, '')}](${svgName})`, '');
     for (const g of k.groups) {
       if (g.name) parts.push(`**${g.name}**`, '');
       parts.push(table(k, g), '');

@@ -94,7 +94,8 @@ try {
   log(`removing box ${box.name}`);
   box.down();
   try {
-    render(path.join(share, 'results.json'));
+    if (interrupted) log('interrupted: the report is left as it was');
+    else render(path.join(share, 'results.json'));
   } catch (err) {
     log(`could not write the report: ${err.stack}`);
     code ||= 1;

@@ -17,7 +17,11 @@ export function ratio(a, b) {
 /** A value in the case's unit, with a sensible precision. */
 export function fmt(value, unit) {
   if (value == null || !Number.isFinite(value)) return '–';
-  if (unit === 'ms') return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(1)} ms`;
+  if (unit === 'ms') {
+    if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`;
+    if (value >= 1000) return `${(value / 1000).toFixed(2)} s`;
+    return value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(1)} ms`;
+  }
   if (unit === 'MB') return value >= 100 ? `${value.toFixed(0)} MB` : `${value.toFixed(1)} MB`;
   return `${value}`;
 }
@@ -25,3 +29,6 @@ export function fmt(value, unit) {
 export const fmtRatio = (r) => (r == null ? '–' : `${r.toFixed(2)}×`);
 
 export const MB = 1024 * 1024;
+
+/** How a row without a figure is labelled. */
+export const STATUS = { unavailable: 'unavailable', failed: 'failed', 'too-few': 'too few runs', 'not-implemented': 'not implemented yet', 'n/a': 'n/a' };

@@ -1,10 +1,10 @@
 // Hand-written SVG charts: one horizontal bar per row (the median), a
 // min–max whisker over it, the value at the end; rows without a figure say
 // why in grey. Groups (e.g. "1 container", "10 containers") stack vertically.
-import { fmt } from './stats.mjs';
+import { STATUS, fmt, ratio } from './stats.mjs';
 
-const COLORS = { ours: '#e8590c', 'ours-help': '#f59f00', 'ours-grouped': '#e8590c', containerd: '#1971c2', podman: '#7048e8', runc: '#868e96', node: '#2b8a3e', 'node-ca': '#69db7c' };
-const W = 820, LABEL_W = 300, BAR_W = 400, ROW_H = 24, GROUP_H = 26, TOP = 44, BOTTOM = 34;
+const COLORS = { ours: '#e8590c', 'ours-ctr': '#ffa94d', 'ours-help': '#f59f00', 'ours-grouped': '#e8590c', containerd: '#1971c2', podman: '#7048e8', runc: '#868e96', node: '#2b8a3e', 'node-ca': '#69db7c' };
+const W = 900, LABEL_W = 300, BAR_W = 380, ROW_H = 24, GROUP_H = 26, TOP = 58, BOTTOM = 34;
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 const plain = (s) => String(s).replace(/`/g, '');
@@ -28,14 +28,16 @@ export function chart(c) {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="12" y="22" font-size="15" font-weight="bold" fill="#212529">${esc(plain(c.title))}</text>`);
-  out.push(`<text x="${W - 12}" y="22" text-anchor="end" fill="#868e96">bar: median · whisker: min–max · ${esc(c.unit)}</text>`);
+  const ours = groups.map((g) => g.rows.find((r) => r.key === 'ours')?.summary);
+  const hasFigures = max > 0;
+  out.push(`<text x="12" y="40" fill="#868e96">${hasFigures ? `bar: median · whisker: min–max · in ${esc(c.unit)} · ratio: containerd-ts ÷ that system` : ''}</text>`);
   const plotBottom = height - BOTTOM + 4;
-  for (let v = 0; v <= top + 1e-9; v += step) {
+  for (let v = 0; hasFigures && v <= top + 1e-9; v += step) {
     out.push(`<line x1="${x(v)}" y1="${TOP - 6}" x2="${x(v)}" y2="${plotBottom}" stroke="#e9ecef"/>`);
-    out.push(`<text x="${x(v)}" y="${plotBottom + 14}" text-anchor="middle" fill="#868e96">${esc(fmt(v, c.unit))}</text>`);
+    out.push(`<text x="${x(v)}" y="${plotBottom + 14}" text-anchor="middle" fill="#868e96">${v === 0 ? '0' : c.unit === 'ms' && top >= 2000 ? `${Number((v / 1000).toPrecision(4))} s` : `${Number(v.toPrecision(4))} ${esc(c.unit)}`}</text>`);
   }
   let y = TOP;
-  for (const g of groups) {
+  for (const [gi, g] of groups.entries()) {
     if (g.name) { out.push(`<text x="12" y="${y + 17}" font-weight="bold" fill="#495057">${esc(plain(g.name))}</text>`); y += GROUP_H; } else y += 4;
     for (const r of g.rows) {
       const cy = y + ROW_H / 2, color = COLORS[r.key] ?? '#adb5bd';
@@ -47,10 +49,11 @@ export function chart(c) {
         if (s.max > s.min) {
           out.push(`<path d="M${x(s.min)} ${cy}H${x(s.max)}M${x(s.min)} ${cy - 5}V${cy + 5}M${x(s.max)} ${cy - 5}V${cy + 5}" stroke="#212529" stroke-width="1.2" fill="none"/>`);
         }
-        out.push(`<text x="${Math.max(x(s.max), x(s.median)) + 6}" y="${cy + 4}" fill="#212529">${esc(fmt(s.median, c.unit))}</text>`);
+        const rat = r.key !== 'ours' && ours[gi] ? `<tspan fill="#868e96" dx="8">ratio ${ratio(ours[gi], s).toFixed(2)}×</tspan>` : '';
+        out.push(`<text x="${Math.max(x(s.max), x(s.median)) + 6}" y="${cy + 4}" fill="#212529">${esc(fmt(s.median, c.unit))}${rat}</text>`);
       } else {
-        const why = r.message || r.status;
-        out.push(`<text x="${LABEL_W + 4}" y="${cy + 4}" font-style="italic" fill="#868e96">${esc(why.length > 62 ? `${why.slice(0, 61)}…` : why)}</text>`);
+        const why = `${STATUS[r.status] ?? r.status}${r.message ? `: ${r.message}` : ''}`;
+        out.push(`<text x="${LABEL_W + 4}" y="${cy + 4}" font-style="italic" fill="#868e96">${esc(why.length > 90 ? `${why.slice(0, 89)}…` : why)}</text>`);
       }
       y += ROW_H;
     }

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 
 /**
  * The client side of containerd's stdio: FIFOs the CLI creates and reads,
@@ -12,7 +11,8 @@ export class FifoSet {
   readonly dir: string;
   readonly stdout: string;
   readonly stderr: string;
-  private readonly readers: net.Socket[] = [];
+  private readers: net.Socket[] = [];
+  private fds: number[] = [];
 
   constructor(stateDir: string, id: string) {
     const base = path.join(stateDir, 'fifo');
@@ -25,20 +25,39 @@ export class FifoSet {
   }
 
   /**
-   * Opens a FIFO for reading at once (O_NONBLOCK: no writer needed yet), as
-   * containerd's fifo package does. Holding the read end from the start
-   * keeps every byte the container writes, however fast it exits; the
-   * stream ends once a writer has come and gone (the container exited).
+   * Opens both read ends at once (O_NONBLOCK: no writer needed yet), as
+   * containerd's fifo package does: holding them from the start keeps every
+   * byte, however fast the container exits. Call before creating the task.
    */
-  read(fifo: string): Readable {
-    const socket = new net.Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
-    this.readers.push(socket);
-    return socket;
+  open(): void {
+    this.fds = [this.stdout, this.stderr].map((f) => openSync(f, constants.O_RDONLY | constants.O_NONBLOCK));
+  }
+
+  /**
+   * Copies the container's output to `out`/`err` until it closes its ends;
+   * call once the task exists (the shim holds the write ends by then:
+   * reading earlier would see "no writer" as EOF). The listeners go on at
+   * once, so a container that exits before we look is not missed.
+   */
+  copyTo(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<void> {
+    this.readers = this.fds.map((fd) => new net.Socket({ fd, readable: true, writable: false }));
+    this.fds = [];
+    return Promise.all([pipeTo(this.readers[0]!, out), pipeTo(this.readers[1]!, err)]).then(() => undefined);
   }
 
   /** Closes our read ends (a task that never started never ends them) and removes the FIFOs. */
   remove(): void {
     for (const r of this.readers) r.destroy();
+    for (const fd of this.fds) closeSync(fd);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function pipeTo(from: net.Socket, to: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    from.on('data', (chunk) => to.write(chunk));
+    from.on('end', resolve);
+    from.on('close', resolve);
+    from.on('error', () => resolve());
+  });
 }

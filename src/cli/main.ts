@@ -103,9 +103,13 @@ export async function main(argv: string[]): Promise<number> {
   const address = (global.options.address as string | undefined) ?? process.env.CONTAINERD_TS_ADDRESS ?? DEFAULT_ADDRESS;
   const namespace = (global.options.namespace as string | undefined) ?? process.env.CONTAINERD_NAMESPACE ?? 'default';
   const client = new DaemonClient(address, namespace);
+  // grpc-js does not keep the event loop alive for an outstanding call: without
+  // this, a command waiting only on a gRPC answer (tasks Wait) could exit early with 0.
+  const hold = setInterval(() => {}, 2 ** 30);
   try {
     return await found.command.action(client, args);
   } finally {
+    clearInterval(hold);
     client.close();
   }
 }

@@ -6,7 +6,6 @@ import { mergeEnv } from '../../oci/spec.js';
 import type { OptionSpec, Parsed } from '../args.js';
 import type { DaemonClient } from '../client.js';
 import { FifoSet } from '../fifo.js';
-import { pipeTo } from './run.js';
 
 export const execOptions: Record<string, OptionSpec> = {
   'exec-id': { type: 'string', description: 'id of the new process (default: a random one)', placeholder: 'ID' },
@@ -32,7 +31,7 @@ export async function tasksExec(client: DaemonClient, args: Parsed, stateDir: st
 
   const fifos = new FifoSet(stateDir, `${id}-${execId}`);
   try {
-    const outputs = [fifos.read(fifos.stdout), fifos.read(fifos.stderr)];
+    fifos.open();
     await client.call('tasks', 'Exec', {
       container_id: id, exec_id: execId, stdout: fifos.stdout, stderr: fifos.stderr, terminal: false,
       spec: { type_url: TYPE_URLS.process, value: Buffer.from(JSON.stringify(proc)) },
@@ -40,9 +39,9 @@ export async function tasksExec(client: DaemonClient, args: Parsed, stateDir: st
     try {
       const waiting = client.call('tasks', 'Wait', { container_id: id, exec_id: execId });
       await client.call('tasks', 'Start', { container_id: id, exec_id: execId });
-      const [stdout, stderr] = outputs;
+      // For an exec the shim opens the FIFOs at start, not at Exec: read only now.
+      const drained = fifos.copyTo(process.stdout, process.stderr);
       process.on('SIGINT', () => void client.call('tasks', 'Kill', { container_id: id, exec_id: execId, signal: 2 }).catch(() => {}));
-      const drained = Promise.all([pipeTo(stdout!, process.stdout), pipeTo(stderr!, process.stderr)]);
       const exit = await waiting;
       await drained;
       return exit.exit_status;

@@ -129,15 +129,14 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
     });
     undo.push(() => client.call('containers', 'Delete', { id }));
     fifos = o.detach ? undefined : new FifoSet(stateDir, id);
-    const outputs = fifos ? [fifos.read(fifos.stdout), fifos.read(fifos.stderr)] : [];
+    fifos?.open();
     await client.call('tasks', 'Create', { container_id: id, stdout: fifos?.stdout ?? '', stderr: fifos?.stderr ?? '' });
+    const drained = fifos?.copyTo(process.stdout, process.stderr);
     undo.push(() => client.call('tasks', 'Delete', { container_id: id }));
     const waiting = client.call('tasks', 'Wait', { container_id: id });
     await client.call('tasks', 'Start', { container_id: id });
     if (o.detach) return 0;
 
-    const [stdout, stderr] = outputs;
-    const drained = Promise.all([pipeTo(stdout!, process.stdout), pipeTo(stderr!, process.stderr)]);
     const forward = (signal: NodeJS.Signals, number: number) =>
       process.on(signal, () => void client.call('tasks', 'Kill', { container_id: id, signal: number, all: false }).catch(() => {}));
     forward('SIGINT', 2);
@@ -161,15 +160,6 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
 
 async function runAll(steps: Array<() => Promise<unknown>>): Promise<void> {
   for (const step of steps) await step().catch(() => {});
-}
-
-/** Copies a FIFO to our stdout/stderr until the container side closes it. */
-export function pipeTo(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => {
-    from.on('data', (chunk) => to.write(chunk));
-    from.on('end', resolve);
-    from.on('error', () => resolve());
-  });
 }
 
 function labelsFrom(list: string[] = []): Record<string, string> {
