@@ -63,6 +63,18 @@ describe('daemon restarts and lost shims (integration)', function () {
     expect(await leftovers(id)).to.deep.equal([]);
   });
 
+  it('machinectl terminate stops the container and the daemon records its exit', async () => {
+    const id = 'term-1';
+    const r = await ctrTs(['run', '-d', BUSYBOX, id, 'sh', '-c', 'trap "exit 7" TERM; while true; do sleep 0.2; done']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect((await sh('machinectl', ['terminate', id])).exitCode).to.equal(0);
+    expect(await eventually(async () => /STOPPED/.test((await taskRow(id)) ?? ''), 15_000)).to.equal(true);
+    const rm = await ctrTs(['tasks', 'rm', id]);
+    expect(rm.stdout).to.contain('exit status 7');
+    await ctrTs(['containers', 'rm', id]);
+    expect(await leftovers(id)).to.deep.equal([]);
+  });
+
   it('after the daemon is SIGKILLed during creates, every container is whole or gone', async () => {
     const ids = ['crash-1', 'crash-2', 'crash-3'];
     const runs = ids.map((id) => ctrTs(['run', '-d', BUSYBOX, id, 'sleep', '300']));
