@@ -9,6 +9,7 @@ import { killOptions, tasksKill, tasksList, tasksPause, tasksPs, tasksRemove, ta
 import { tasksMetrics, update, updateOptions } from './commands/update.js';
 import { events, eventsOptions } from './commands/events.js';
 import { execOptions, tasksExec } from './commands/exec.js';
+import { logs, logsOptions } from './commands/logs.js';
 
 const DEFAULT_ADDRESS = '/run/containerd-ts/containerd-ts.sock';
 
@@ -58,6 +59,7 @@ const COMMANDS: Record<string, Command> = {
   'tasks wait': { summary: 'wait for a task to exit; exits with its status', usage: 'tasks wait ID', action: tasksWait },
   'tasks metrics': { summary: "memory, CPU, pids and IO of a task's scope", usage: 'tasks metrics ID', action: tasksMetrics },
   update: { summary: "change a running container's limits (its scope's MemoryMax, CPUQuotaPerSecUSec, TasksMax)", usage: 'update [OPTIONS] ID', options: updateOptions, action: update },
+  logs: { summary: "print a detached container's output (-f follows)", usage: 'logs [-f] ID', options: logsOptions, action: logs },
   events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', options: eventsOptions, action: events },
   'namespaces ls': {
     summary: 'list namespaces',

@@ -28,7 +28,7 @@ export async function startGrpcServer(daemon: Daemon): Promise<grpc.Server> {
   add(api.version.service, versionService());
   add(api.namespaces.service, namespacesService(daemon.namespaces, daemon.events));
   add(api.introspection.service, introspectionService(daemon.uuid));
-  add(api.containers.service, containersService(daemon.containers, daemon.namespaces, daemon.tasks, daemon.events));
+  add(api.containers.service, containersService(daemon.containers, daemon.namespaces, daemon.tasks, daemon.events, config.root));
   add(api.images.service, imagesService(daemon.images, daemon.namespaces, daemon.events));
   add(api.content.service, contentService(daemon.content));
   add(api.snapshots.service, snapshotsService(daemon.snapshotter));

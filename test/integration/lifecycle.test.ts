@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { readCgroupLimits } from '../../src/systemd/cgroupfs.js';
 import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctr, ctrTs, eventually, leftovers, sh, systemdAvailable } from './helpers.js';
@@ -126,6 +126,18 @@ describe('task lifecycle (integration)', function () {
     await ctrTs(['tasks', 'rm', sid]);
     await ctrTs(['containers', 'rm', sid]);
     expect(await leftovers(sid)).to.deep.equal([]);
+  });
+
+  it('logs: a detached container\'s output goes to a log file, shown by ctr-ts logs (and -f until it stops), removed with the container', async () => {
+    const lid = 'logs-1';
+    expect((await ctrTs(['run', '-d', BUSYBOX, lid, 'sh', '-c', 'echo one; sleep 1; echo two >&2; echo three'])).exitCode).to.equal(0);
+    const followed = await ctrTs(['logs', '-f', lid]);
+    expect(followed.stdout).to.equal('one\ntwo\nthree');
+    expect((await ctrTs(['logs', lid])).stdout).to.equal('one\ntwo\nthree');
+    await ctrTs(['tasks', 'rm', lid]);
+    await ctrTs(['containers', 'rm', lid]);
+    expect(existsSync(`/var/lib/containerd-ts/logs/default/${lid}.log`)).to.equal(false);
+    expect(await leftovers(lid)).to.deep.equal([]);
   });
 
   it('tasks wait returns the exit status once the task exits', async () => {

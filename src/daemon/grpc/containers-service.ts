@@ -1,14 +1,15 @@
 import type { ContainersHandlers } from '../../proto-types.js';
 import { failedPrecondition } from '../../errors.js';
 import type { ContainerStore } from '../metadata/containers.js';
-import type { TaskManager } from '../tasks/task-manager.js';
+import { logPath, type TaskManager } from '../tasks/task-manager.js';
+import { rm } from 'node:fs/promises';
 import { containerFromProto, containerToProto } from './convert.js';
 import { namespaceOf, serverStream, unary } from './handlers.js';
 import type { NamespaceStore } from '../metadata/namespaces.js';
 import type { EventExchange } from '../events/exchange.js';
 
 /** Containers: metadata records; a container with a live task cannot be deleted. */
-export function containersService(store: ContainerStore, namespaces: NamespaceStore, tasks: TaskManager, events: EventExchange): ContainersHandlers {
+export function containersService(store: ContainerStore, namespaces: NamespaceStore, tasks: TaskManager, events: EventExchange, logRoot: string): ContainersHandlers {
   return {
     Get: unary((req, call) => ({ container: containerToProto(store.get(namespaceOf(call), req.id)) })),
     List: unary((_req, call) => ({ containers: store.list(namespaceOf(call)).map(containerToProto) })),
@@ -31,10 +32,11 @@ export function containersService(store: ContainerStore, namespaces: NamespaceSt
       events.publish(ns, 'containerUpdate', { id: updated.id, image: updated.image, labels: updated.labels, snapshot_key: updated.snapshotKey });
       return { container: containerToProto(updated) };
     }),
-    Delete: unary((req, call) => {
+    Delete: unary(async (req, call) => {
       const ns = namespaceOf(call);
       if (tasks.has(ns, req.id)) throw failedPrecondition(`container "${req.id}" has a task: delete the task first (ctr-ts tasks rm ${req.id})`);
       store.delete(ns, req.id);
+      await rm(logPath(logRoot, ns, req.id), { force: true });
       events.publish(ns, 'containerDelete', { id: req.id });
       return {};
     }),

@@ -94,11 +94,12 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       await this.writeSpec(spec, bundle, rootfs, id);
       await this.clearStaleScope(scope);
       const runtime = runtimeBinary(container.runtime.options, this.d.config.runtime.binary);
+      const stdio = await this.stdioFor(namespace, id, opts);
       const shim = await this.startShim(namespace, id, bundle, runtime, cleanup);
       cleanup.push('stop scope', () => this.stopScope(scope));
       // The shim moves to its own scope while runc creates the container.
       const [{ pid }] = await Promise.all([
-        shim.call('create', { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal }),
+        shim.call('create', stdio),
         moveShimToScope(this.d.systemd, namespace, id, shim.pid, this.d.config.slice),
       ]);
       // crun puts its limits on a "container" cgroup below the scope; give the scope itself the same
@@ -108,7 +109,6 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       }
       await verifyScope(this.d.systemd, pid, scope, limits);
       const machine = await this.registerMachine(id, pid, rootfs, cleanup);
-      const stdio = { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal };
       await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio, runtime });
       const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio, runtime };
       this.track(task);
@@ -242,6 +242,20 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
     await this.stopScope(task.scope).catch(() => {});
     await unmountAll(path.join(task.bundle, 'rootfs'));
+  }
+
+  /**
+   * A task created without any stdio (`run -d`, `ctr run -d`) writes its
+   * output to a log file that outlives the task: `ctr-ts logs` reads it,
+   * and it goes when the container is deleted.
+   */
+  private async stdioFor(namespace: string, id: string, opts: CreateTaskOptions): Promise<StdioPaths> {
+    const stdio = { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal };
+    if (stdio.stdout || stdio.stderr || stdio.terminal) return stdio;
+    const log = logPath(this.d.config.root, namespace, id);
+    await mkdir(path.dirname(log), { recursive: true, mode: 0o700 });
+    await rm(log, { force: true });
+    return { ...stdio, stdout: log, stderr: log };
   }
 
   /** Lets go of every shim connection without treating it as lost (daemon stop: shims and containers live on). */
@@ -457,4 +471,9 @@ function runtimeBinary(options: AnyRecord | undefined, fallback: string): string
   if (!name) return fallback;
   if (!['runc', 'crun'].includes(path.basename(name))) throw invalidArgument(`runtime binary "${name}" is not supported: use runc or crun`);
   return name;
+}
+
+/** Where a detached container's output goes (kept until the container is deleted). */
+export function logPath(root: string, namespace: string, id: string): string {
+  return path.join(root, 'logs', namespace, `${id}.log`);
 }
