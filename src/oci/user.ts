@@ -2,6 +2,9 @@ import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidArgument } from '../errors.js';
 
+/** The annotation a client sets to ask for a user by name; the daemon resolves it against the mounted rootfs. */
+export const USER_ANNOTATION = 'io.containerd-ts.user';
+
 /** uid/gid and supplementary groups of the container's process. */
 export interface ResolvedUser {
   uid: number;

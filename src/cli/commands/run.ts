@@ -4,7 +4,7 @@ import { parseCpus, parseMemory, parsePids, type ResourceLimits } from '../../oc
 import { validateIdentifier } from '../../oci/identifiers.js';
 import { generateSpec, withCapabilities, withCwd, withEnv, withExtraResources, withHostname, withHostNetwork, withImageConfig, withLimits, withMount, withPrivileged, withReadonlyRootfs, type SpecOpt } from '../../oci/spec.js';
 import { packAny, TYPE_URLS } from '../../proto.js';
-import { USER_ANNOTATION } from '../../daemon/tasks/task-manager.js';
+import { USER_ANNOTATION } from '../../oci/user.js';
 import { OOM_HEADER } from '../../daemon/grpc/handlers.js';
 import { invalidArgument } from '../../errors.js';
 import type { OptionSpec, Parsed } from '../args.js';

@@ -5,7 +5,7 @@ import { alreadyExists, failedPrecondition, invalidArgument, isRuntimeError, not
 import { limitsFromSpec, withSystemdScope, withUser } from '../../oci/spec.js';
 import { validateLimits } from '../../oci/limits.js';
 import type { RuntimeSpec } from '../../oci/spec-types.js';
-import { resolveUser } from '../../oci/user.js';
+import { resolveUser, USER_ANNOTATION } from '../../oci/user.js';
 import { ShimClient, startShim, type ShimConnection } from '../../shim/client.js';
 import { Runc } from '../../shim/runc.js';
 import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
@@ -49,8 +49,6 @@ export interface CreateTaskOptions extends StdioPaths {
   rootfs?: MountSpec[];
 }
 
-/** The annotation ctr-ts uses to ask for a user by name, resolved against the mounted rootfs. */
-export const USER_ANNOTATION = 'io.containerd-ts.user';
 
 /**
  * Tasks: the running side of containers. Each create is a sequence of
