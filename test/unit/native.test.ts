@@ -118,8 +118,10 @@ describe('shim native helper', function () {
       const received = receiveFd(sock, 5000);
       expect(existsSync(sock), 'socket bound before receiveFd returns').to.equal(true);
       const py = spawn('python3', ['-c', 'import os,socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\nsocket.send_fds(s,[b"/dev/pts/99"],[os.open(sys.argv[2],os.O_RDONLY)])', sock, file], { stdio: 'inherit' });
+      // Listen for the exit now: python may be gone before the fd arrives here.
+      const exited = once(py, 'exit');
       const fd = await received;
-      expect((await once(py, 'exit'))[0]).to.equal(0);
+      expect((await exited)[0]).to.equal(0);
       try {
         expect(readFileSync(fd, 'utf8')).to.equal('hello from the other side\n');
       } finally {
@@ -168,8 +170,9 @@ describe('shim native helper', function () {
       const sock = join(dir, 'nofd.sock');
       const received = receiveFd(sock, 5000);
       const py = spawn('python3', ['-c', 'import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b"x")', sock]);
+      const exited = once(py, 'exit'); // before awaiting: python may exit first
       const err = await rejectionOf(received);
-      await once(py, 'exit');
+      await exited;
       expect(err.code).to.equal('EBADMSG');
       expect(existsSync(sock)).to.equal(false);
     });
