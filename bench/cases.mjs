@@ -136,6 +136,7 @@ async function startDetached(sys, count, parallel) {
 
 export async function fiftyAtOnce(systems, cfg) {
   const n = cfg.fifty;
+  for (const s of systems) if (s.ok) await s.removeAll(); // a clean slate: nothing left from earlier cases
   const rows = await interleaved(systems.filter((s) => s.runDetached), { name: `${n} at once`, rounds: cfg.fiftyRounds, warmup: 0, minRuns: cfg.fiftyMinRuns, log: cfg.log, settleMs: 1000 }, async (sys) => {
     const t0 = process.hrtime.bigint();
     const { errors } = await startDetached(sys, n, n);
@@ -187,14 +188,17 @@ export async function memory(systems, cfg) {
         : { key: sys.key, label: sys.label, samples, summary: summarize(samples), status: samples.length ? 'ok' : 'failed', message: samples.length ? '' : 'daemon pid not found' });
     };
     try {
+      await sys.removeAll(); // a clean slate: nothing left from earlier cases
       await daemonRow(0);
       let started = 0;
+      const mine = new Set();
       for (const [i, n] of levels.entries()) {
-        const { errors } = await startDetached(sys, n - started, 5);
+        const { errors, ids } = await startDetached(sys, n - started, 5);
+        ids.forEach((id) => mine.add(id));
         started = n;
         if (errors.length) throw new Error(`${errors.length} of ${n} containers failed to start: ${errors[0]}`);
         await sleep(cfg.settleMs);
-        const mems = sys.supervisorPids(sys.live).map(memoryOf).filter(Boolean);
+        const mems = sys.supervisorPids(mine).map(memoryOf).filter(Boolean);
         const stray = sys.supervisorPids().length - mems.length;
         if (stray > 0) strays.push(`${sys.label}: ${stray} more ${supervisorName[sys.key]} process(es) than containers at ${n} (left over from earlier cases); left out of the figures`);
         for (const m of metrics) {
