@@ -32,8 +32,11 @@ async function main(): Promise<void> {
   const init = new InitProcess(id, bundle, runc, (exit) => server?.broadcast({ event: 'exit', exit }));
   server = new ShimServer(init, () => {
     server?.close();
-    // Give the last response a moment to flush before the process goes.
-    setTimeout(() => process.exit(0), 10).unref();
+    // Give the last response a moment to flush, then go without Node's exit
+    // path: a stdin FIFO whose client never opened it leaves an open() parked
+    // in libuv's pool, and a normal exit waits for that thread forever.
+    // Everything worth keeping (exit.json) is on disk already.
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 10);
   });
   await server.listen(path.join(bundle, 'shim.sock'));
   writeFileSync(path.join(bundle, 'shim.pid'), String(process.pid));

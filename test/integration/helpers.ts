@@ -71,8 +71,10 @@ export async function leftovers(id: string, namespace = 'default'): Promise<stri
   if (containers.stdout.split('\n').includes(id)) found.push(`container record ${id}`);
   const snapshots = await ctr(['-n', namespace, 'snapshots', 'ls']);
   if (snapshots.stdout.split('\n').some((l) => l.split(/\s+/)[0] === id)) found.push(`snapshot ${id}`);
-  const procs = await sh('pgrep', ['-f', `--id ${id} `]);
+  const procs = await sh('pgrep', ['-f', '--', `--namespace ${namespace} --id ${id} `]);
   if (procs.stdout.trim()) found.push(`shim process for ${id}`);
+  const shimScope = await sd.unitState(`containerd-ts-shim-${namespace}-${id}.scope`);
+  if (shimScope && shimScope.activeState !== 'inactive') found.push(`shim scope for ${id} is ${shimScope.activeState}`);
   return found;
 }
 

@@ -1,3 +1,4 @@
+import { isRuntimeError } from '../../errors.js';
 import type { Systemd } from '../../systemd/systemd.js';
 import { unitProperty } from '../../systemd/properties.js';
 
@@ -6,11 +7,23 @@ export function shimScopeName(namespace: string, id: string): string {
   return `containerd-ts-shim-${namespace}-${id}.scope`;
 }
 
-/** Moves a freshly started shim into its own transient scope (collected when it exits). */
+/**
+ * Moves a freshly started shim into its own transient scope (collected when
+ * it exits). A scope of that name still running belongs to a stale shim (the
+ * caller holds no task for this id): it is stopped and the move retried once.
+ */
 export async function moveShimToScope(systemd: Systemd, namespace: string, id: string, pid: number, slice: string): Promise<void> {
-  await systemd.startTransientScope(shimScopeName(namespace, id), [pid], [
+  const name = shimScopeName(namespace, id);
+  const props = [
     unitProperty.slice(slice),
     unitProperty.description(`containerd-ts shim for ${namespace}/${id}`),
     unitProperty.collectMode('inactive-or-failed'),
-  ]);
+  ];
+  try {
+    await systemd.startTransientScope(name, [pid], props);
+  } catch (err) {
+    if (!isRuntimeError(err, 'AlreadyExists')) throw err;
+    await systemd.stopUnit(name);
+    await systemd.startTransientScope(name, [pid], props);
+  }
 }
