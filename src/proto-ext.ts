@@ -15,16 +15,21 @@ export interface ImportResponse {
   images: Array<{ name: string; target: Descriptor | null }>;
 }
 
-let loaded: grpc.ServiceClientConstructor | undefined;
+const loaded = new Map<string, grpc.ServiceClientConstructor>();
 
-function importConstructor(): grpc.ServiceClientConstructor {
-  if (!loaded) {
-    const def = protoLoader.loadSync(FILE, { ...LOADER_OPTIONS, includeDirs: [resolveProtoDir()] });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { containerd_ts: { services: { images: { v1: { ImageImport: grpc.ServiceClientConstructor } } } } };
-    loaded = pkg.containerd_ts.services.images.v1.ImageImport;
+/** Loads one of our extension services (package containerd_ts.services.images.v1) once. */
+function extensionService(file: string, name: 'ImageImport' | 'ImagePull'): grpc.ServiceClientConstructor {
+  let ctor = loaded.get(name);
+  if (!ctor) {
+    const def = protoLoader.loadSync(file, { ...LOADER_OPTIONS, includeDirs: [resolveProtoDir()] });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { containerd_ts: { services: { images: { v1: Record<string, grpc.ServiceClientConstructor> } } } };
+    ctor = pkg.containerd_ts.services.images.v1[name]!;
+    loaded.set(name, ctor);
   }
-  return loaded;
+  return ctor;
 }
+
+const importConstructor = () => extensionService(FILE, 'ImageImport');
 
 /** The service definition the daemon registers. */
 export function imageImportServiceDefinition(): grpc.ServiceDefinition {
@@ -68,16 +73,7 @@ export interface PullResponse {
   event?: 'progress' | 'result';
 }
 
-let pullLoaded: grpc.ServiceClientConstructor | undefined;
-
-function pullConstructor(): grpc.ServiceClientConstructor {
-  if (!pullLoaded) {
-    const def = protoLoader.loadSync(PULL_FILE, { ...LOADER_OPTIONS, includeDirs: [resolveProtoDir()] });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { containerd_ts: { services: { images: { v1: { ImagePull: grpc.ServiceClientConstructor } } } } };
-    pullLoaded = pkg.containerd_ts.services.images.v1.ImagePull;
-  }
-  return pullLoaded;
-}
+const pullConstructor = () => extensionService(PULL_FILE, 'ImagePull');
 
 /** The ImagePull service definition the daemon registers. */
 export function imagePullServiceDefinition(): grpc.ServiceDefinition {
