@@ -17,6 +17,3 @@ export interface Task {
   runtime: string;
   exit?: ExitInfo;
 }
-
-/** The state of a task as reported to clients. */
-export type TaskStatusName = 'created' | 'running' | 'stopped' | 'paused' | 'unknown';
