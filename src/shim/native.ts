@@ -1,5 +1,5 @@
-// Typed wrapper over the shim's N-API helper (native/src/native.cc): subreaper,
-// waitid on a re-parented pid, SCM_RIGHTS receive, pty resize.
+// Typed wrapper over the project's N-API helper (native/src/native.cc): subreaper,
+// waitid on a re-parented pid, SCM_RIGHTS receive, pty resize, mount(2).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,8 @@ interface Addon {
   setWindowSize(fd: number, rows: number, cols: number): void;
   pipe(): [number, number];
   waitForOomKill(dir: string, baseline: number): Promise<number>;
+  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
+  unmount(target: string, flags: number): Promise<void>;
 }
 
 const ADDON = join('native', 'build', 'Release', 'containerd_ts_native.node');
@@ -97,4 +99,19 @@ export function makePipe(): [number, number] {
  */
 export function waitForOomKill(dir: string, baseline: number): Promise<number> {
   return native().waitForOomKill(dir, baseline);
+}
+
+/** mount(2) flags the daemon uses. */
+export const MountFlags = { MS_RDONLY: 0x1, MS_REMOUNT: 0x20, MS_BIND: 0x1000, MS_REC: 0x4000 } as const;
+/** umount2(2) flag: detach now, free when no longer busy. */
+export const MNT_DETACH = 0x2;
+
+/** mount(2) on a worker thread; rejects with a Node-style system error (code 'EINVAL', ...). */
+export function mount(source: string, target: string, fstype: string, flags: number, data = ''): Promise<void> {
+  return native().mount(source, target, fstype, flags, data);
+}
+
+/** umount2(2) on a worker thread; rejects with code 'EINVAL' when `target` is not a mount point, 'EBUSY' when in use. */
+export function unmount(target: string, flags = 0): Promise<void> {
+  return native().unmount(target, flags);
 }

@@ -29,6 +29,7 @@ import { LostShim } from './lost-shim.js';
 import { findTasks } from './recovery.js';
 import { moveShimToScope } from './shim-scope.js';
 import { readExitRecord, writeTaskRecord } from './task-record.js';
+import { StepTimer } from './step-timer.js';
 
 /** Where a task's rootfs comes from when the client sends no mounts. */
 export interface RootfsSource {
@@ -83,30 +84,39 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     if (this.has(namespace, id)) throw alreadyExists(`task for container "${id}" already exists`);
     this.creating.add(key);
     const cleanup = new CleanupStack();
+    const timer = new StepTimer();
     try {
       const spec = parseSpec(container.spec?.value, id);
       const limits = validateLimits(limitsFromSpec(spec));
       const scope = scopeUnitName(id);
       const bundle = await this.makeBundle(namespace, id, cleanup);
+      timer.mark('bundle');
       const rootfs = await this.mountRootfs(namespace, container.snapshotKey, opts.rootfs, spec, bundle, cleanup);
+      timer.mark('rootfs');
       await this.writeSpec(spec, bundle, rootfs, id);
+      timer.mark('spec');
       await this.clearStaleScope(scope);
+      timer.mark('stale-scope');
       const runtime = runtimeBinary(container.runtime.options, this.d.config.runtime.binary);
       const stdio = await this.stdioFor(namespace, id, opts);
       const shim = await this.startShim(namespace, id, bundle, runtime, cleanup);
+      timer.mark('shim');
       cleanup.push('stop scope', () => this.stopScope(scope));
       // The shim moves to its own scope while runc creates the container.
       const [{ pid }] = await Promise.all([
         shim.call('create', stdio),
         moveShimToScope(this.d.systemd, namespace, id, shim.pid, this.d.config.slice),
       ]);
+      timer.mark('runtime-create');
       // crun puts its limits on a "container" cgroup below the scope; give the scope itself the same
       // limits over D-Bus so systemd tells the truth about it. (runc sets them on the scope.)
       if (path.basename(runtime) !== 'runc' && Object.keys(limits).length > 0) {
         await this.d.systemd.setUnitProperties(scope, true, scopeProperties(limits));
       }
       await verifyScope(this.d.systemd, pid, scope, limits);
+      timer.mark('verify-scope');
       const machine = await this.registerMachine(id, pid, rootfs, cleanup);
+      timer.mark('machine');
       await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio, runtime });
       const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio, runtime };
       this.track(task);
@@ -114,7 +124,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
         container_id: id, bundle, rootfs: opts.rootfs ?? [], pid, checkpoint: '',
         io: { stdin: stdio.stdin ?? '', stdout: stdio.stdout ?? '', stderr: stdio.stderr ?? '', terminal: stdio.terminal ?? false },
       });
-      this.d.log.info('task created', { namespace, id, pid, scope });
+      this.d.log.info('task created', { namespace, id, pid, scope, ...timer.summary() });
       return task;
     } catch (err) {
       await cleanup.run((what, e) => this.d.log.warn(`cleanup after failed create: ${what} failed`, { id, error: String(e) }));
@@ -126,9 +136,10 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   async start(namespace: string, id: string): Promise<Task> {
     const task = this.get(namespace, id);
+    const timer = new StepTimer();
     await task.shim.call('start', {});
     this.d.events.publish(namespace, 'taskStart', { container_id: id, pid: task.pid });
-    this.d.log.info('task started', { namespace, id, pid: task.pid });
+    this.d.log.info('task started', { namespace, id, pid: task.pid, ms: timer.summary().ms });
     return task;
   }
 
@@ -218,28 +229,35 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     if (state.status === 'running' || state.status === 'paused') {
       throw failedPrecondition(`task "${id}" is ${state.status}: kill it first`);
     }
+    const timer = new StepTimer();
     const exit = await task.shim.call('delete', {});
-    await this.teardown(task);
+    timer.mark('runtime-delete');
+    await this.teardown(task, timer);
     this.d.events.publish(namespace, 'taskDelete', { container_id: id, id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
-    this.d.log.info('task deleted', { namespace, id, status: exit.status });
+    this.d.log.info('task deleted', { namespace, id, status: exit.status, ...timer.summary() });
     return exit;
   }
 
   /** Releases what a task holds after runc deleted the container; each step tolerates "already gone". */
-  private async teardown(task: Task): Promise<void> {
+  private async teardown(task: Task, timer: StepTimer): Promise<void> {
     this.tasks.delete(`${task.namespace}/${task.id}`);
     await task.shim.call('shutdown', {}).catch(() => {});
     task.shim.close();
-    await this.releaseResources(task, false);
+    timer.mark('shim-shutdown');
+    await this.releaseResources(task, false, timer);
     await rm(task.bundle, { recursive: true, force: true });
+    timer.mark('bundle');
   }
 
   /** Frees machine, scope and rootfs mount; with `killFirst`, also whatever runc still runs. */
-  private async releaseResources(task: Task, killFirst: boolean): Promise<void> {
+  private async releaseResources(task: Task, killFirst: boolean, timer?: StepTimer): Promise<void> {
     if (killFirst) await this.runcFor(task.namespace, task.runtime).delete(task.id, task.bundle, true).catch(() => {});
     if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
+    timer?.mark('machine');
     await this.stopScope(task.scope).catch(() => {});
+    timer?.mark('scope');
     await unmountAll(path.join(task.bundle, 'rootfs'));
+    timer?.mark('unmount');
   }
 
   /**
