@@ -6,7 +6,7 @@
 //   runc        bare `runc --systemd-cgroup run` of a prepared bundle (the floor)
 // Every system answers the same questions (see makeSystem), so cases never
 // branch on which one they are timing.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findPids, lastLine, must, poll, run, sh } from './proc.mjs';
 
@@ -35,6 +35,11 @@ function makeSystem(s) {
 
 /** Whether the container id given after flag in cmd is one of ids (any cmd when ids is not given). */
 const ofIds = (cmd, flag, ids) => !ids || ids.has(new RegExp(`(?:^| )${flag} (\\S+)`).exec(cmd)?.[1]);
+
+/** The container id a shim serves, from its working directory (its bundle), or '' for a standby shim. */
+function shimContainer(pid) {
+  try { return /\/tasks\/[^/]+\/([^/ ]+)/.exec(readlinkSync(`/proc/${pid}/cwd`))?.[1] ?? ''; } catch { return ''; }
+}
 
 /** Main pid of a systemd unit, or null. */
 async function unitPid(unit) {
@@ -79,7 +84,8 @@ export function ours({ project, archive }) {
     cliStartup: () => ctr('version'),
     async running() { const m = await taskStates(); return m ? [...m.values()].filter((s) => s === 'RUNNING').length : -1; },
     async listed() { const m = await taskStates(); return m ? m.size : -1; },
-    supervisorPids: (ids) => findPids((cmd) => (cmd.includes('/dist/src/shim/main.js') || cmd.includes('containerd-ts-shim')) && ofIds(cmd, '--id', ids)),
+    // A shim works in its bundle, <state>/tasks/<namespace>/<id> (the standby shim, in /, serves no container yet).
+    supervisorPids: (ids) => findPids((cmd, pid) => cmd.includes('/dist/src/shim/main.js') && shimContainer(pid) !== '' && ofIds(`--id ${shimContainer(pid)}`, '--id', ids)),
     daemonPid: () => unitPid('containerd-ts.service'),
     async restart() { await must(['systemctl', 'restart', 'containerd-ts']); },
     /** An empty store: the daemon stopped, its root emptied (but for the peers' dirs), started again. */

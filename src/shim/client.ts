@@ -1,71 +1,7 @@
-import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RuntimeError, unavailable } from '../errors.js';
 import { LineDecoder, type ExitInfo, type ShimEvent, type ShimMethod, type ShimMethods, type ShimResponse } from './protocol.js';
-
-/** What the daemon needs to start a shim for one container. */
-export interface ShimStartOptions {
-  namespace: string;
-  id: string;
-  bundle: string;
-  runtime: string;
-  runtimeRoot: string;
-}
-
-const SHIM_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-const READY_TIMEOUT_MS = 10_000;
-
-/**
- * Environment for the shim and everything it starts: nothing of the
- * daemon's. In particular no NODE_EXTRA_CA_CERTS (makes every Node start
- * parse the whole CA bundle) and no NOTIFY_SOCKET (runc would wait on it).
- */
-function shimEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
-}
-
-/** Starts a detached shim process in `bundle` and connects to it once it says it is ready. */
-export async function startShim(opts: ShimStartOptions): Promise<ShimClient> {
-  const logFd = openSync(path.join(opts.bundle, 'shim.log'), 'a');
-  const args = [
-    // A shim holds little: keep its heap small so many containers stay cheap.
-    '--max-semi-space-size=1', '--max-old-space-size=32',
-    SHIM_MAIN,
-    '--namespace', opts.namespace, '--id', opts.id, '--bundle', opts.bundle,
-    '--runtime', opts.runtime, '--runtime-root', opts.runtimeRoot,
-  ];
-  const child = spawn(process.execPath, args, { cwd: opts.bundle, detached: true, env: shimEnv(), stdio: ['ignore', 'pipe', logFd] });
-  closeSync(logFd);
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(unavailable(`shim for ${opts.id} did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        resolve(out.slice(0, out.indexOf('\n')));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(unavailable(`shim for ${opts.id} exited with ${code} before it was ready; see ${opts.bundle}/shim.log`));
-    });
-    child.once('error', (err) => reject(unavailable(`cannot start shim: ${err.message}`, { cause: err })));
-  });
-  child.stdout!.destroy();
-  child.removeAllListeners('exit');
-  child.unref();
-  if (firstLine !== 'ready') {
-    child.kill('SIGKILL');
-    throw unavailable(`shim for ${opts.id} failed to start: ${firstLine}`);
-  }
-  const client = await ShimClient.connect(opts.bundle);
-  client.pid = child.pid ?? 0;
-  return client;
-}
 
 /** What the daemon needs of a shim: typed calls, exit events, and word when it goes away. */
 export interface ShimConnection {

@@ -1,9 +1,9 @@
 // Typed wrapper over the project's N-API helper (native/src/native.cc): subreaper,
 // waitid on a re-parented pid, SCM_RIGHTS receive, pty resize, mount(2).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 /** How a process ended; `status` is containerd's: exitCode, or 128+signal when killed. */
 export type ExitStatus = { pid: number; exitCode: number | null; signal: number | null; status: number };
@@ -22,30 +22,12 @@ interface Addon {
 
 const ADDON = join('native', 'build', 'Release', 'containerd_ts_native.node');
 
-/** The repo root: the nearest ancestor holding the containerd-ts package.json (src/ or dist/src/ alike). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'containerd-ts') return dir;
-      } catch {
-        // unreadable package.json: keep walking up
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`containerd-ts package.json not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-
 let addon: Addon | undefined;
 
 /** Loads the addon on first use, so importing this module never fails on its own. */
 function native(): Addon {
   if (addon === undefined) {
-    const path = join(repoRoot(), ADDON);
+    const path = join(packageRoot(import.meta.url), ADDON);
     if (!existsSync(path)) throw new Error(`native addon missing at ${path}: run \`npm run build:native\``);
     addon = createRequire(import.meta.url)(path) as Addon;
   }

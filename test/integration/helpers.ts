@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -71,11 +71,28 @@ export async function leftovers(id: string, namespace = 'default'): Promise<stri
   if (containers.stdout.split('\n').includes(id)) found.push(`container record ${id}`);
   const snapshots = await ctr(['-n', namespace, 'snapshots', 'ls']);
   if (snapshots.stdout.split('\n').some((l) => l.split(/\s+/)[0] === id)) found.push(`snapshot ${id}`);
-  const procs = await sh('pgrep', ['-f', '--', `--namespace ${namespace} --id ${id} `]);
-  if (procs.stdout.trim()) found.push(`shim process for ${id}`);
+  if (shimPids(bundle).length > 0) found.push(`shim process for ${id}`);
   const shimScope = await sd.unitState(`containerd-ts-shim-${namespace}-${id}.scope`);
   if (shimScope && shimScope.activeState !== 'inactive') found.push(`shim scope for ${id} is ${shimScope.activeState}`);
   return found;
+}
+
+/** Shim processes serving `bundle`: a shim works in its bundle (the directory may be gone already). */
+export function shimPids(bundle: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${name}/cwd`);
+    } catch {
+      continue; // gone, or a kernel thread
+    }
+    if (cwd !== bundle && cwd !== `${bundle} (deleted)`) continue;
+    const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+    if (cmd.includes('shim/main.js')) pids.push(Number(name));
+  }
+  return pids;
 }
 
 /** Polls until `fn` returns true (e.g. a scope appearing), up to `ms`. */

@@ -6,7 +6,8 @@ import { limitsFromSpec, withSystemdScope, withUser } from '../../oci/spec.js';
 import { validateLimits } from '../../oci/limits.js';
 import type { RuntimeSpec } from '../../oci/spec-types.js';
 import { resolveUser, USER_ANNOTATION } from '../../oci/user.js';
-import { ShimClient, startShim, type ShimConnection } from '../../shim/client.js';
+import { ShimClient, type ShimConnection } from '../../shim/client.js';
+import { ShimLauncher } from '../../shim/launcher.js';
 import { Runc } from '../../shim/runc.js';
 import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
 import type { Machined } from '../../systemd/machined.js';
@@ -59,9 +60,11 @@ export interface CreateTaskOptions extends StdioPaths {
 export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   private readonly tasks = new Map<string, Task>();
   private readonly creating = new Set<string>();
+  private readonly shims: ShimLauncher;
 
   constructor(private readonly d: TaskManagerDeps) {
     super();
+    this.shims = new ShimLauncher(path.join(d.config.state, 'shims'));
   }
 
   get(namespace: string, id: string): Task {
@@ -131,6 +134,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       throw toRuntimeError(err);
     } finally {
       this.creating.delete(key);
+      this.shims.prepare();
     }
   }
 
@@ -276,6 +280,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   /** Lets go of every shim connection without treating it as lost (daemon stop: shims and containers live on). */
   detach(): void {
+    this.shims.close();
     for (const t of this.tasks.values()) t.shim.close();
   }
 
@@ -333,6 +338,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     }
     for (const bundle of debris) await this.removeDebris(bundle);
     await this.reportOrphanScopes();
+    this.shims.prepare();
   }
 
   private async removeDebris(bundle: string): Promise<void> {
@@ -428,7 +434,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   }
 
   private async startShim(namespace: string, id: string, bundle: string, runtime: string, cleanup: CleanupStack): Promise<ShimClient> {
-    const shim = await startShim({
+    const shim = await this.shims.start({
       namespace, id, bundle,
       runtime,
       runtimeRoot: path.join(this.d.config.state, 'runc', namespace),

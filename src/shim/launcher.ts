@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import type net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unavailable } from '../errors.js';
+import type { ShimAssignment } from './assignment.js';
+import { ShimClient } from './client.js';
+
+/** What the daemon needs to start a shim for one container. */
+export type ShimStartOptions = Omit<ShimAssignment, 'systemdCgroup'>;
+
+const SHIM_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const READY_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts shims for the daemon, one ahead of need. A shim is a Node process,
+ * and Node's start-up plus module loading (60-150 ms here) was the largest
+ * step of a create; a standby shim has paid it before the create asks. One
+ * standby at a time: a burst of creates takes it and starts the rest fresh.
+ */
+export class ShimLauncher {
+  private standby: StandbyShim | undefined;
+  private closed = false;
+
+  /** `logDir` holds each standby shim's log until the shim moves it into its bundle. */
+  constructor(private readonly logDir: string) {
+    // Logs of standby shims a previous daemon left (they exit when its end of their stdin closes).
+    rmSync(logDir, { recursive: true, force: true });
+  }
+
+  /** A shim serving `opts.bundle`, connected. */
+  async start(opts: ShimStartOptions): Promise<ShimClient> {
+    let shim = this.standby ?? this.spawn();
+    this.standby = undefined;
+    // A standby that died while waiting (killed by hand, say) is replaced once.
+    if (!(await shim.ready.then(() => true, () => false))) shim = this.spawn();
+    return shim.assign(opts);
+  }
+
+  /** Has a standby shim on its way unless there is one (called after each create and at start-up). */
+  prepare(): void {
+    if (this.closed || this.standby) return;
+    const shim = this.spawn();
+    this.standby = shim;
+    shim.ready.catch(() => {
+      if (this.standby === shim) this.standby = undefined;
+    });
+  }
+
+  /** Stops the standby shim (daemon shutdown); shims serving containers are not touched. */
+  close(): void {
+    this.closed = true;
+    this.standby?.discard();
+    this.standby = undefined;
+  }
+
+  private spawn(): StandbyShim {
+    mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
+    return new StandbyShim(path.join(this.logDir, `standby-${randomUUID().slice(0, 8)}.log`));
+  }
+}
+
+/**
+ * Environment for the shim and everything it starts: nothing of the
+ * daemon's. In particular no NODE_EXTRA_CA_CERTS (makes every Node start
+ * parse the whole CA bundle) and no NOTIFY_SOCKET (runc would wait on it).
+ */
+function shimEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+}
+
+/** One shim process from spawn to assignment: its stdout read as lines ("standby", then "ready" or "error: ..."). */
+class StandbyShim {
+  readonly ready: Promise<void>;
+  private readonly child: ChildProcess;
+  private readonly lines: string[] = [];
+  private waiter: { resolve: (line: string) => void; reject: (err: Error) => void } | undefined;
+  private ended: Error | undefined;
+
+  constructor(private readonly logFile: string) {
+    const logFd = openSync(logFile, 'a', 0o600);
+    const args = [
+      // A shim holds little: keep its heap small so many containers stay cheap.
+      '--max-semi-space-size=1', '--max-old-space-size=32',
+      SHIM_MAIN, '--log', logFile,
+    ];
+    this.child = spawn(process.execPath, args, { cwd: '/', detached: true, env: shimEnv(), stdio: ['pipe', 'pipe', logFd] });
+    closeSync(logFd);
+    // A waiting shim must not keep the daemon's event loop alive, nor die with a broken pipe unseen.
+    this.child.unref();
+    (this.child.stdin as net.Socket).unref();
+    (this.child.stdout as net.Socket).unref();
+    this.child.stdin!.on('error', () => {});
+    let buf = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        this.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    });
+    this.child.once('exit', (code, signal) => this.end(unavailable(`shim exited (${signal ?? `status ${code}`}) before it was ready; see its log`)));
+    this.child.once('error', (err) => this.end(unavailable(`cannot start shim: ${err.message}`, { cause: err })));
+    this.ready = this.nextLine().then((line) => {
+      if (line !== 'standby') throw unavailable(`shim failed to start: ${line}`);
+    });
+    this.ready.catch(() => this.discard());
+  }
+
+  /** Hands the shim its container and connects to it once it serves. */
+  async assign(opts: ShimStartOptions): Promise<ShimClient> {
+    await this.ready;
+    const assignment: ShimAssignment = { ...opts, systemdCgroup: true };
+    this.child.stdin!.end(JSON.stringify(assignment) + '\n');
+    const timer = setTimeout(() => this.end(unavailable(`shim for ${opts.id} did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    try {
+      const line = await this.nextLine().catch((err: Error) => {
+        throw unavailable(`${err.message.replace('its log', `${opts.bundle}/shim.log`)}`, { cause: err });
+      });
+      if (line !== 'ready') throw unavailable(`shim for ${opts.id} failed to start: ${line.replace(/^error: /, '')}`);
+    } catch (err) {
+      this.child.kill('SIGKILL');
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.child.stdout!.destroy();
+    this.child.removeAllListeners('exit');
+    const client = await ShimClient.connect(opts.bundle);
+    client.pid = this.child.pid ?? 0;
+    return client;
+  }
+
+  /** Kills a shim that was never assigned and removes its log. */
+  discard(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    rmSync(this.logFile, { force: true });
+  }
+
+  private push(line: string): void {
+    if (this.waiter) {
+      this.waiter.resolve(line);
+      this.waiter = undefined;
+    } else this.lines.push(line);
+  }
+
+  private end(err: Error): void {
+    this.ended ??= err;
+    this.waiter?.reject(err);
+    this.waiter = undefined;
+  }
+
+  private nextLine(): Promise<string> {
+    const line = this.lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+}
