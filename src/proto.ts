@@ -23,8 +23,6 @@ import {
   type MessageName,
   type MessageTypeMap,
   type ServiceClientConstructor,
-  type Timestamp,
-  type TimestampInit,
 } from './proto-types.js';
 
 /** name in package.json of the repository root that holds proto/ */
@@ -90,23 +88,7 @@ const CONVERSION_OPTIONS: protobuf.IConversionOptions = {
   oneofs: true,
 };
 
-/** Well-known type URLs used by containerd 1.6 clients (ctr). */
-export const TYPE_URLS = {
-  /** Container.spec: JSON-encoded OCI runtime spec */
-  spec: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
-  /** ExecProcessRequest.spec: JSON-encoded OCI process */
-  process: 'types.containerd.io/opencontainers/runtime-spec/1/Process',
-  /** UpdateTaskRequest.resources: JSON-encoded OCI LinuxResources */
-  linuxResources: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources',
-  /** UpdateTaskRequest.resources on Windows */
-  windowsResources: 'types.containerd.io/opencontainers/runtime-spec/1/WindowsResources',
-  /** runtime options of io.containerd.runc.v1/v2 (protobuf) */
-  runcV1Options: 'containerd.runc.v1.Options',
-  /** runtime options of io.containerd.runtime.v1.linux (protobuf) */
-  linuxRuncOptions: 'containerd.linux.runc.RuncOptions',
-  /** task create options of io.containerd.runtime.v1.linux (protobuf) */
-  linuxRuncCreateOptions: 'containerd.linux.runc.CreateOptions',
-} as const;
+export { TYPE_URLS } from './type-urls.js';
 
 // ---------------------------------------------------------------------------
 // Locating proto/
@@ -354,17 +336,4 @@ export function unpackJsonAny<T = unknown>(any: Pick<Any, 'value'>): T {
 // Timestamps
 // ---------------------------------------------------------------------------
 
-/** A google.protobuf.Timestamp for a Date (default: now). */
-export function toTimestamp(date: Date = new Date()): Timestamp {
-  const ms = date.getTime();
-  const seconds = Math.floor(ms / 1000);
-  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
-}
-
-/** A Date for a decoded Timestamp (null/undefined → the Unix epoch). */
-export function fromTimestamp(ts: Timestamp | TimestampInit | null | undefined): Date {
-  if (!ts) return new Date(0);
-  const seconds = Number(ts.seconds ?? 0);
-  const nanos = Number(ts.nanos ?? 0);
-  return new Date(seconds * 1000 + Math.floor(nanos / 1_000_000));
-}
+export { fromTimestamp, toTimestamp } from './timestamp.js';

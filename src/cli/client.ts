@@ -1,66 +1,70 @@
-import * as grpc from '@grpc/grpc-js';
-import { loadContainerdApi, type ServiceName } from '../proto.js';
-import { fromServiceError } from '../daemon/grpc/status.js';
-import type { ContainerdServiceMethods, Init, Rpc, ServiceClient } from '../proto-types.js';
+import { createRequire } from 'node:module';
+import type * as grpc from '@grpc/grpc-js';
+import { fromServiceError } from '../grpc-codes.js';
+import type { ServiceName } from '../proto.js';
+import { SERVICE_FULL_NAMES, type ContainerdServiceMethods, type Init, type Rpc } from '../proto-types.js';
+import { GrpcChannel, type Metadata, type ServerStream } from '../wire/grpc-client.js';
+import { containerdSchema } from '../wire/schema.js';
 
 type MethodsOf<S extends ServiceName> = ContainerdServiceMethods[S];
 type UnaryNames<M> = { [K in keyof M]: M[K] extends Rpc<'unary', unknown, unknown> ? K : never }[keyof M];
-type ReqOf<M, K extends keyof M> = M[K] extends Rpc<'unary', infer Q, unknown> ? Init<Q> : never;
-type ResOf<M, K extends keyof M> = M[K] extends Rpc<'unary', unknown, infer R> ? R : never;
+type StreamNames<M> = { [K in keyof M]: M[K] extends Rpc<'serverStream', unknown, unknown> ? K : never }[keyof M];
+type ReqOf<M, K extends keyof M> = M[K] extends Rpc<infer _, infer Q, unknown> ? Init<Q> : never;
+type ResOf<M, K extends keyof M> = M[K] extends Rpc<infer _, unknown, infer R> ? R : never;
+
+/** A service's server-streaming methods, called like grpc-js's (the metadata argument is ignored: the client adds its own). */
+export type StreamingClient<M> = { [K in StreamNames<M> & string]: (request: ReqOf<M, K>, metadata?: unknown) => ServerStream<ResOf<M, K>> };
 
 /**
- * The CLI's connection to the daemon: one channel, lazily created service
- * clients, the namespace in every call's metadata, and promise-returning
- * unary calls whose errors come back as our error kinds.
+ * The CLI's connection to the daemon: one HTTP/2 connection (our own small
+ * gRPC client, see src/wire), the namespace in every call's metadata, and
+ * promise-returning calls whose errors come back as our error kinds.
  */
 export class DaemonClient {
-  private readonly clients = new Map<string, grpc.Client>();
-  private readonly metadata = new grpc.Metadata();
+  private readonly channel: GrpcChannel;
 
   constructor(
     readonly address: string,
     readonly namespace: string,
   ) {
-    this.metadata.set('containerd-namespace', namespace);
+    this.channel = new GrpcChannel(address, containerdSchema(), { 'containerd-namespace': namespace });
   }
 
-  service<S extends ServiceName>(name: S): ServiceClient<MethodsOf<S>> {
-    let c = this.clients.get(name);
-    if (!c) {
-      const Client = loadContainerdApi().services[name].Client as unknown as grpc.ServiceClientConstructor;
-      const options: Partial<grpc.ClientOptions> = { 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': 64 << 20 };
-      c = this.clients.size > 0 ? new Client(`unix://${this.address}`, grpc.credentials.createInsecure(), { ...options, channelOverride: this.clients.values().next().value!.getChannel() }) : new Client(`unix://${this.address}`, grpc.credentials.createInsecure(), options);
-      this.clients.set(name, c);
-    }
-    return c as unknown as ServiceClient<MethodsOf<S>>;
+  /** A service's server-streaming calls (Events.Subscribe, Content.Read, ...). */
+  service<S extends ServiceName>(name: S): StreamingClient<MethodsOf<S>> {
+    const service = SERVICE_FULL_NAMES[name];
+    return new Proxy({}, {
+      get: (_t, method) => (request: object) => this.channel.serverStream(service, String(method), request),
+    }) as StreamingClient<MethodsOf<S>>;
   }
 
   /** One unary call, resolved with the response or rejected with a RuntimeError. */
-  call<S extends ServiceName, K extends UnaryNames<MethodsOf<S>> & string>(service: S, method: K, request: ReqOf<MethodsOf<S>, K>): Promise<ResOf<MethodsOf<S>, K>> {
-    const client = this.service(service) as unknown as Record<string, (req: unknown, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
-    return new Promise((resolve, reject) => {
-      client[method]!.call(client, request, this.metadata, {}, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res as ResOf<MethodsOf<S>, K>)));
-    });
+  async call<S extends ServiceName, K extends UnaryNames<MethodsOf<S>> & string>(service: S, method: K, request: ReqOf<MethodsOf<S>, K>): Promise<ResOf<MethodsOf<S>, K>> {
+    return (await this.callWithHeaders(service, method, request)).response;
   }
 
-  /** A unary call that also returns the response's initial metadata (containerd-ts extras such as OOM). */
-  callWithHeaders<S extends ServiceName, K extends UnaryNames<MethodsOf<S>> & string>(service: S, method: K, request: ReqOf<MethodsOf<S>, K>): Promise<{ response: ResOf<MethodsOf<S>, K>; headers: grpc.Metadata }> {
-    const client = this.service(service) as unknown as Record<string, (req: unknown, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall>;
-    let headers = new grpc.Metadata();
-    return new Promise((resolve, reject) => {
-      const c = client[method]!.call(client, request, this.metadata, {}, (err, res) =>
-        err ? reject(fromServiceError(err)) : resolve({ response: res as ResOf<MethodsOf<S>, K>, headers }),
-      );
-      c.on('metadata', (md: grpc.Metadata) => (headers = md));
-    });
+  /** A unary call that also returns the response's headers (containerd-ts extras such as OOM). */
+  async callWithHeaders<S extends ServiceName, K extends UnaryNames<MethodsOf<S>> & string>(service: S, method: K, request: ReqOf<MethodsOf<S>, K>): Promise<{ response: ResOf<MethodsOf<S>, K>; headers: Metadata }> {
+    try {
+      const { response, headers } = await this.channel.unary(SERVICE_FULL_NAMES[service], method, request as object);
+      return { response: response as ResOf<MethodsOf<S>, K>, headers };
+    } catch (err) {
+      throw fromServiceError(err);
+    }
   }
 
-  /** Metadata for streaming calls made directly on a service client. */
+  /**
+   * grpc-js metadata for our extension services (pull, import), which still
+   * use grpc-js clients: loaded only by the commands that need them.
+   */
   callMetadata(): grpc.Metadata {
-    return this.metadata;
+    const { Metadata: GrpcMetadata } = createRequire(import.meta.url)('@grpc/grpc-js') as typeof grpc;
+    const md = new GrpcMetadata();
+    md.set('containerd-namespace', this.namespace);
+    return md;
   }
 
   close(): void {
-    for (const c of this.clients.values()) c.close();
+    this.channel.close();
   }
 }

@@ -1,6 +1,7 @@
-import { decodeMessage, fromTimestamp, hasMessageType } from '../../proto.js';
+import { fromTimestamp } from '../../timestamp.js';
+import { unpackAnyIfKnown } from '../../wire/any.js';
 import type { Envelope } from '../../proto-types.js';
-import { fromServiceError } from '../../daemon/grpc/status.js';
+import { fromServiceError } from '../../grpc-codes.js';
 import type { OptionSpec, Parsed } from '../args.js';
 import type { DaemonClient } from '../client.js';
 
@@ -26,6 +27,7 @@ export async function events(client: DaemonClient, args: Parsed): Promise<number
 export function formatEvent(e: Envelope): string {
   const when = fromTimestamp(e.timestamp).toISOString();
   const type = e.event?.type_url ?? '';
-  const body = e.event && hasMessageType(type) ? JSON.stringify(decodeMessage(type, e.event.value)) : `(${type})`;
+  const decoded = e.event ? unpackAnyIfKnown(e.event) : undefined;
+  const body = decoded ? JSON.stringify(decoded) : `(${type})`;
   return `${when} ${e.namespace} ${e.topic} ${body}`;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TYPE_URLS } from '../../proto.js';
+import { TYPE_URLS } from '../../type-urls.js';
 import { invalidArgument } from '../../errors.js';
 import type { RuntimeSpec, SpecProcess } from '../../oci/spec-types.js';
 import { mergeEnv } from '../../oci/spec.js';

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
-import { fromServiceError } from '../../daemon/grpc/status.js';
+import type * as grpc from '@grpc/grpc-js';
+import { fromServiceError } from '../../grpc-codes.js';
 import { invalidArgument } from '../../errors.js';
-import { importClient, type ImportResponse } from '../../proto-ext.js';
+import type { ImportResponse } from '../../proto-ext.js';
 import { table, type Parsed } from '../args.js';
 import type { DaemonClient } from '../client.js';
+import { extensionClients } from '../extensions.js';
 import { normalizeImageRef } from '../image-ref.js';
 import { SNAPSHOTTER } from './run.js';
 
@@ -14,6 +15,7 @@ export async function imagesImport(client: DaemonClient, args: Parsed): Promise<
   const file = args.positionals[0];
   if (!file) throw invalidArgument('usage: ctr-ts images import FILE (or - for stdin)');
   const input: Readable = file === '-' ? process.stdin : createReadStream(file);
+  const { importClient } = await extensionClients();
   const stub = importClient(client.address);
   const result = await new Promise<ImportResponse>((resolve, reject) => {
     const call = stub.Import(client.callMetadata(), (err: grpc.ServiceError | null, res: ImportResponse) =>

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { fromServiceError } from '../../daemon/grpc/status.js';
+import { fromServiceError } from '../../grpc-codes.js';
 import { invalidArgument } from '../../errors.js';
-import { pullClient, type PullRequest, type PullResponse } from '../../proto-ext.js';
+import type { PullRequest, PullResponse } from '../../proto-ext.js';
 import type { OptionSpec, Parsed } from '../args.js';
 import type { DaemonClient } from '../client.js';
+import { extensionClients } from '../extensions.js';
 import { PullProgressRenderer } from './pull-progress.js';
 
 export const pullOptions: Record<string, OptionSpec> = {
@@ -21,6 +22,7 @@ export async function imagesPull(client: DaemonClient, args: Parsed): Promise<nu
   const ref = args.positionals[0];
   if (!ref || args.positionals.length > 1) throw invalidArgument('usage: ctr-ts images pull [OPTIONS] REF');
   const request = await buildRequest(ref, args.options);
+  const { pullClient } = await extensionClients();
   const stub = pullClient(client.address);
   const renderer = new PullProgressRenderer(process.stdout, ref);
   try {

@@ -1,4 +1,4 @@
-import { TYPE_URLS } from '../../proto.js';
+import { TYPE_URLS } from '../../type-urls.js';
 import { invalidArgument } from '../../errors.js';
 import { parseCpus, parseMemory, parsePids } from '../../oci/limits.js';
 import type { SpecResources } from '../../oci/spec-types.js';

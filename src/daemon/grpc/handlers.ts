@@ -5,8 +5,7 @@ import { toServiceError } from './status.js';
 
 export const NAMESPACE_HEADER = 'containerd-namespace';
 export const DEFAULT_NAMESPACE = 'default';
-/** Response header set on Wait/Delete when the task was OOM-killed (containerd's API has no field for it). */
-export const OOM_HEADER = 'containerd-ts-oom-killed';
+export { OOM_HEADER } from '../../grpc-codes.js';
 
 /** Reads the namespace from the call's metadata like containerd (required for namespaced services). */
 export function namespaceOf(call: { metadata: grpc.Metadata }): string {
