@@ -9,6 +9,12 @@ export interface ShimAssignment {
   /** The runtime's --root (its state directory for this namespace). */
   runtimeRoot: string;
   systemdCgroup: boolean;
+  /**
+   * Set for a shim that serves a group of containers: its log and working
+   * directory are the group's directory instead of the first bundle, which
+   * goes when the first container does.
+   */
+  group?: { name: string; dir: string };
 }
 
 /** Parses and checks an assignment line; throws with what is wrong. */
@@ -30,6 +36,11 @@ export function parseAssignment(line: string): ShimAssignment {
     runtime: str('runtime'), runtimeRoot: str('runtimeRoot'),
     systemdCgroup: o.systemdCgroup !== false,
   };
+  if (o.group !== undefined) {
+    const g = o.group as { name?: unknown; dir?: unknown } | null;
+    if (typeof g?.name !== 'string' || typeof g.dir !== 'string' || !g.dir.startsWith('/')) throw new Error('assignment group needs a name and an absolute dir');
+    a.group = { name: g.name, dir: g.dir };
+  }
   if (!a.bundle.startsWith('/') || !a.runtimeRoot.startsWith('/')) throw new Error('assignment paths must be absolute');
   return a;
 }

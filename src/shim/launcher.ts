@@ -32,11 +32,18 @@ export class ShimLauncher {
 
   /** A shim serving `opts.bundle`, connected. */
   async start(opts: ShimStartOptions): Promise<ShimClient> {
-    let shim = this.standby ?? this.spawn();
+    const standby = this.standby;
     this.standby = undefined;
-    // A standby that died while waiting (killed by hand, say) is replaced once.
-    if (!(await shim.ready.then(() => true, () => false))) shim = this.spawn();
-    return shim.assign(opts);
+    if (standby) {
+      try {
+        return await standby.assign(opts);
+      } catch (err) {
+        // A standby that died while it waited (killed by hand, say) is replaced once.
+        if (!standby.died) throw err;
+        standby.discard();
+      }
+    }
+    return this.spawn().assign(opts);
   }
 
   /** Has a standby shim on its way unless there is one (called after each create and at start-up). */
@@ -78,6 +85,8 @@ class StandbyShim {
   private readonly lines: string[] = [];
   private waiter: { resolve: (line: string) => void; reject: (err: Error) => void } | undefined;
   private ended: Error | undefined;
+  /** The process exited (or never started) before it said "ready". */
+  died = false;
 
   constructor(private readonly logFile: string) {
     const logFd = openSync(logFile, 'a', 0o600);
@@ -101,8 +110,14 @@ class StandbyShim {
         buf = buf.slice(nl + 1);
       }
     });
-    this.child.once('exit', (code, signal) => this.end(unavailable(`shim exited (${signal ?? `status ${code}`}) before it was ready; see its log`)));
-    this.child.once('error', (err) => this.end(unavailable(`cannot start shim: ${err.message}`, { cause: err })));
+    this.child.once('exit', (code, signal) => {
+      this.died = true;
+      this.end(unavailable(`shim exited (${signal ?? `status ${code}`}) before it was ready; see its log`));
+    });
+    this.child.once('error', (err) => {
+      this.died = true;
+      this.end(unavailable(`cannot start shim: ${err.message}`, { cause: err }));
+    });
     this.ready = this.nextLine().then((line) => {
       if (line !== 'standby') throw unavailable(`shim failed to start: ${line}`);
     });

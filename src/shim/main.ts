@@ -1,48 +1,33 @@
-import { renameSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { InitProcess } from './init-process.js';
-import { setChildSubreaper } from './native.js';
 import { parseAssignment, type ShimAssignment } from './assignment.js';
-import { Runc } from './runc.js';
-import { ShimServer } from './server.js';
+import { ShimHost } from './host.js';
+import { setChildSubreaper } from './native.js';
 
 /**
- * containerd-ts-shim: one per container. The daemon starts it ahead of need
- * (a standby shim: Node's start-up and module loading are paid before a
- * create asks for it), then hands it a container as one JSON line on stdin.
- * Steps: become subreaper, say "standby", read the assignment, move into the
- * bundle, serve the socket, say "ready", then live until told to shut down
- * after the task is deleted. Outlives daemon restarts.
+ * containerd-ts-shim: serves one container, or a group of them. The daemon
+ * starts it ahead of need (a standby shim: Node's start-up and module
+ * loading are paid before a create asks for it), then hands it a container
+ * as one JSON line on stdin. Steps: become subreaper, say "standby", read
+ * the assignment, move into the bundle (a group's shim: the group's
+ * directory), serve the socket, say "ready", then live until the last
+ * container it serves is shut down. Outlives daemon restarts.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { log: { type: 'string' } } });
   setChildSubreaper();
   const a = await awaitAssignment(values.log);
-  const runc = new Runc({ binary: a.runtime, root: a.runtimeRoot, systemdCgroup: a.systemdCgroup });
-  let server: ShimServer | undefined;
-  const init = new InitProcess(a.id, a.bundle, runc, (exit) => server?.broadcast({ event: 'exit', exit }));
-  server = new ShimServer(init, () => {
-    server?.close();
-    // Give the last response a moment to flush, then go without Node's exit
-    // path: a stdin FIFO whose client never opened it leaves an open() parked
-    // in libuv's pool, and a normal exit waits for that thread forever.
-    // Everything worth keeping (exit.json) is on disk already.
-    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 10);
-  });
-  await server.listen(path.join(a.bundle, 'shim.sock'));
-  writeFileSync(path.join(a.bundle, 'shim.pid'), String(process.pid));
+  await new ShimHost(log).serve(a);
   process.stdout.write('ready\n');
-  log(`shim for ${a.namespace}/${a.id} serving in ${a.bundle}`);
-  process.on('SIGTERM', () => log('ignoring SIGTERM: the shim stops when its task is deleted'));
+  process.on('SIGTERM', () => log('ignoring SIGTERM: the shim stops when its tasks are deleted'));
   process.on('SIGPIPE', () => {});
 }
 
 /**
  * Waits on stdin for the container this shim is to serve. The daemon going
  * away first (stdin closes) ends a standby shim quietly. The log file the
- * daemon gave it moves into the bundle, where a task's shim log belongs.
+ * daemon gave it moves to where a task's (or a group's) shim log belongs.
  */
 async function awaitAssignment(logFile: string | undefined): Promise<ShimAssignment> {
   process.stdout.write('standby\n');
@@ -58,8 +43,10 @@ async function awaitAssignment(logFile: string | undefined): Promise<ShimAssignm
   });
   process.stdin.destroy();
   const a = parseAssignment(line);
-  process.chdir(a.bundle);
-  if (logFile) renameSync(logFile, path.join(a.bundle, 'shim.log'));
+  const home = a.group?.dir ?? a.bundle;
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  process.chdir(home);
+  if (logFile) renameSync(logFile, path.join(home, 'shim.log'));
   return a;
 }
 

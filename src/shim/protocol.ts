@@ -5,6 +5,7 @@
  * start-up cost (about 65 ms per process), which every container would pay.
  */
 import type { ErrorKind } from '../errors.js';
+import type { ShimAssignment } from './assignment.js';
 
 /** Where the container's stdio goes: FIFO paths (like containerd's), a file, or nothing. */
 export interface StdioPaths {
@@ -58,6 +59,8 @@ export interface ShimMethods {
   pause: { params: Record<string, never>; result: Record<string, never> };
   resume: { params: Record<string, never>; result: Record<string, never> };
   pids: { params: Record<string, never>; result: { pids: number[] } };
+  /** Serve another container from this shim process (grouping); it gets its own socket in its bundle. */
+  adopt: { params: ShimAssignment; result: Record<string, never> };
 }
 export type ShimMethod = keyof ShimMethods;
 

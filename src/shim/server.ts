@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { unlink } from 'node:fs/promises';
 import { toRuntimeError } from '../errors.js';
+import { parseAssignment, type ShimAssignment } from './assignment.js';
 import type { InitProcess } from './init-process.js';
 import { LineDecoder, type ShimEvent, type ShimRequest, type ShimResponse } from './protocol.js';
 
@@ -15,6 +16,8 @@ export class ShimServer {
   constructor(
     private readonly init: InitProcess,
     private readonly onShutdown: () => void,
+    /** Serve another container in this process (shim grouping). */
+    private readonly adopt: (a: ShimAssignment) => Promise<void>,
   ) {}
 
   async listen(socketPath: string): Promise<void> {
@@ -106,6 +109,9 @@ export class ShimServer {
         return {};
       case 'pids':
         return { pids: await init.pids() };
+      case 'adopt':
+        await this.adopt(parseAssignment(JSON.stringify((req as ShimRequest<'adopt'>).params)));
+        return {};
     }
   }
 }

@@ -22,13 +22,13 @@ import { scopeProperties, scopeStats, updateScopeLimits } from './resources.js';
 import type { ResourceLimits } from '../../oci/limits.js';
 import type { EventExchange } from '../events/exchange.js';
 import { decodeMessage, toTimestamp, TYPE_URLS } from '../../proto.js';
-import type { AnyRecord } from '../metadata/db.js';
+import type { AnyRecord, ContainerRecord } from '../metadata/db.js';
 import { mountAll, unmountAll, type MountSpec } from './rootfs.js';
 import type { Task } from './task.js';
 import { verifyScope } from './verify-scope.js';
 import { LostShim } from './lost-shim.js';
 import { findTasks } from './recovery.js';
-import { moveShimToScope } from './shim-scope.js';
+import { groupDir, moveShimToScope, shimGroupOf, shimGroupScopeName, shimScopeName } from './shim-scope.js';
 import { readExitRecord, writeTaskRecord } from './task-record.js';
 import { StepTimer } from './step-timer.js';
 
@@ -61,6 +61,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   private readonly tasks = new Map<string, Task>();
   private readonly creating = new Set<string>();
   private readonly shims: ShimLauncher;
+  /** The last create queued per shim group (`<namespace>/<group>`). */
+  private readonly groupLocks = new Map<string, Promise<void>>();
 
   constructor(private readonly d: TaskManagerDeps) {
     super();
@@ -82,8 +84,23 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   }
 
   async create(namespace: string, id: string, opts: CreateTaskOptions): Promise<Task> {
-    const key = `${namespace}/${id}`;
     const container = this.d.containers.get(namespace, id);
+    const group = shimGroupOf(container.labels);
+    if (!group) return this.createTask(namespace, id, container, group, opts);
+    // Creates in one group take turns: the first starts the group's shim, the next ones join it.
+    const lock = `${namespace}/${group}`;
+    const before = this.groupLocks.get(lock) ?? Promise.resolve();
+    const mine = before.then(() => this.createTask(namespace, id, container, group, opts));
+    const settled = mine.then(() => {}, () => {});
+    this.groupLocks.set(lock, settled);
+    void settled.then(() => {
+      if (this.groupLocks.get(lock) === settled) this.groupLocks.delete(lock);
+    });
+    return mine;
+  }
+
+  private async createTask(namespace: string, id: string, container: ContainerRecord, group: string | undefined, opts: CreateTaskOptions): Promise<Task> {
+    const key = `${namespace}/${id}`;
     if (this.has(namespace, id)) throw alreadyExists(`task for container "${id}" already exists`);
     this.creating.add(key);
     const cleanup = new CleanupStack();
@@ -102,14 +119,11 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       timer.mark('stale-scope');
       const runtime = runtimeBinary(container.runtime.options, this.d.config.runtime.binary);
       const stdio = await this.stdioFor(namespace, id, opts);
-      const shim = await this.startShim(namespace, id, bundle, runtime, cleanup);
+      const { shim, placed } = await this.startShim(namespace, id, bundle, runtime, group, cleanup);
       timer.mark('shim');
       cleanup.push('stop scope', () => this.stopScope(scope));
-      // The shim moves to its own scope while runc creates the container.
-      const [{ pid }] = await Promise.all([
-        shim.call('create', stdio),
-        moveShimToScope(this.d.systemd, namespace, id, shim.pid, this.d.config.slice),
-      ]);
+      // A new shim moves to its own scope while runc creates the container.
+      const [{ pid }] = await Promise.all([shim.call('create', stdio), placed]);
       timer.mark('runtime-create');
       // crun puts its limits on a "container" cgroup below the scope; give the scope itself the same
       // limits over D-Bus so systemd tells the truth about it. (runc sets them on the scope.)
@@ -120,8 +134,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       timer.mark('verify-scope');
       const machine = await this.registerMachine(id, pid, rootfs, cleanup);
       timer.mark('machine');
-      await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio, runtime });
-      const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio, runtime };
+      await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio, runtime, group });
+      const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio, runtime, group };
       this.track(task);
       this.d.events.publish(namespace, 'taskCreate', {
         container_id: id, bundle, rootfs: opts.rootfs ?? [], pid, checkpoint: '',
@@ -250,6 +264,10 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     timer.mark('shim-shutdown');
     await this.releaseResources(task, false, timer);
     await rm(task.bundle, { recursive: true, force: true });
+    // The last member of a shim group takes the group's directory (its shim's log) with it.
+    if (task.group && ![...this.tasks.values()].some((t) => t.namespace === task.namespace && t.group === task.group)) {
+      await rm(groupDir(this.d.config.state, task.namespace, task.group), { recursive: true, force: true });
+    }
     timer.mark('bundle');
   }
 
@@ -326,8 +344,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   async recover(): Promise<void> {
     const { found, debris } = await findTasks(this.d.config.state);
     for (const f of found) {
-      const { namespace, id, pid, scope, machine, stdio, runtime } = f.record;
-      const task: Task = { namespace, id, pid, bundle: f.bundle, scope, machine, stdio, runtime, exit: f.exit, shim: f.shim ?? new LostShim(id, f.bundle, f.exit ?? lostExit(pid), this.runcFor(namespace, runtime)) };
+      const { namespace, id, pid, scope, machine, stdio, runtime, group } = f.record;
+      const task: Task = { namespace, id, pid, bundle: f.bundle, scope, machine, stdio, runtime, group, exit: f.exit, shim: f.shim ?? new LostShim(id, f.bundle, f.exit ?? lostExit(pid), this.runcFor(namespace, runtime)) };
       if (f.shim) this.track(task);
       else {
         this.tasks.set(`${namespace}/${id}`, task);
@@ -364,7 +382,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     const owned = new Set([...this.tasks.values()].map((t) => t.scope));
     const units = await this.d.systemd.listUnitsByPattern('containerd-*.scope').catch(() => []);
     for (const u of units) {
-      if (!owned.has(u.name) && !u.name.startsWith('containerd-ts-shim-') && u.activeState !== 'inactive') {
+      if (!owned.has(u.name) && !u.name.startsWith('containerd-ts-shim') && u.activeState !== 'inactive') {
         this.d.log.warn('scope without a task (stop it with systemctl stop if it is debris)', { unit: u.name, state: u.activeState });
       }
     }
@@ -433,18 +451,40 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     }
   }
 
-  private async startShim(namespace: string, id: string, bundle: string, runtime: string, cleanup: CleanupStack): Promise<ShimClient> {
-    const shim = await this.shims.start({
-      namespace, id, bundle,
-      runtime,
+  /**
+   * A shim for the task: a new one (moved into its own scope by `placed`),
+   * or, for a task in a shim group that already has a live shim, that one
+   * serving this task too.
+   */
+  private async startShim(namespace: string, id: string, bundle: string, runtime: string, group: string | undefined, cleanup: CleanupStack): Promise<{ shim: ShimClient; placed: Promise<void> }> {
+    const assignment = {
+      namespace, id, bundle, runtime,
       runtimeRoot: path.join(this.d.config.state, 'runc', namespace),
-    });
+      ...(group ? { group: { name: group, dir: groupDir(this.d.config.state, namespace, group) } } : {}),
+    };
+    const member = group ? this.liveGroupMember(namespace, group) : undefined;
+    let shim: ShimClient;
+    let placed = Promise.resolve();
+    if (member) {
+      await member.shim.call('adopt', { ...assignment, systemdCgroup: true });
+      shim = await ShimClient.connect(bundle);
+      shim.pid = member.shim instanceof ShimClient ? member.shim.pid : 0;
+    } else {
+      shim = await this.shims.start(assignment);
+      const scopeName = group ? shimGroupScopeName(namespace, group) : shimScopeName(namespace, id);
+      placed = moveShimToScope(this.d.systemd, scopeName, shim.pid, this.d.config.slice, `containerd-ts shim for ${namespace}/${group ? `group ${group}` : id}`);
+    }
     cleanup.push('stop shim', async () => {
       await shim.call('delete', {}).catch(() => undefined);
       await shim.call('shutdown', {}).catch(() => undefined);
       shim.close();
     });
-    return shim;
+    return { shim, placed };
+  }
+
+  /** A task of `group` whose shim still serves (its process is the group's shim). */
+  private liveGroupMember(namespace: string, group: string): Task | undefined {
+    return [...this.tasks.values()].find((t) => t.namespace === namespace && t.group === group && !(t.shim instanceof LostShim));
   }
 
   private async registerMachine(id: string, pid: number, rootfs: string, cleanup: CleanupStack): Promise<string | undefined> {

@@ -15,6 +15,7 @@ export interface TaskRecord {
   machine?: string;
   stdio: StdioPaths;
   runtime: string;
+  group?: string;
 }
 
 const RECORD = 'task.json';

@@ -15,5 +15,7 @@ export interface Task {
   stdio: StdioPaths;
   /** The OCI runtime binary (runc or crun). */
   runtime: string;
+  /** The shim group (label io.containerd.runc.v2.group): tasks of one group share one shim process. */
+  group?: string;
   exit?: ExitInfo;
 }

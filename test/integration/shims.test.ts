@@ -1,0 +1,116 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { expect } from 'chai';
+import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctr, ctrTs, eventually, leftovers, sh, STATE, systemdAvailable } from './helpers.js';
+
+const GROUP_LABEL = 'io.containerd.runc.v2.group';
+
+/** Shim processes (cmdline of our shim) whose working directory is `dir`. */
+function shimsIn(dir: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shim/main.js') && readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, '') === dir;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const taskRow = async (id: string) => (await ctrTs(['tasks', 'ls'])).stdout.split('\n').find((l) => l.startsWith(`${id} `));
+const shimPidOf = (id: string) => Number(readFileSync(`${STATE}/tasks/default/${id}/shim.pid`, 'utf8'));
+
+async function remove(id: string): Promise<void> {
+  await ctrTs(['tasks', 'kill', '--signal', 'KILL', id]);
+  await eventually(async () => /STOPPED/.test((await taskRow(id)) ?? 'STOPPED'));
+  await ctrTs(['tasks', 'rm', id]);
+  await ctrTs(['containers', 'rm', id]);
+}
+
+describe('shim processes: the standby shim and shim groups (integration)', function () {
+  before(async function () {
+    if (!systemdAvailable()) this.skip();
+    expect((await ctrTs(['images', 'import', BUSYBOX_ARCHIVE])).exitCode).to.equal(0);
+  });
+  after(() => closeBus());
+
+  it('keeps one standby shim ready in the daemon\'s service, and it goes when the daemon stops', async () => {
+    const standby = () => shimsIn('/');
+    expect(await eventually(async () => standby().length === 1)).to.equal(true);
+    expect(await bus().systemd.getUnitByPid(standby()[0]!)).to.equal('containerd-ts.service');
+    // Used by a create, and replaced.
+    const first = standby()[0]!;
+    expect((await ctrTs(['run', '--rm', BUSYBOX, 'standby-1', 'true'])).exitCode).to.equal(0);
+    expect(await eventually(async () => standby().length === 1 && standby()[0] !== first)).to.equal(true);
+    expect(await leftovers('standby-1')).to.deep.equal([]);
+    expect((await sh('systemctl', ['stop', 'containerd-ts'])).exitCode).to.equal(0);
+    try {
+      expect(await eventually(async () => standby().length === 0, 5000)).to.equal(true);
+      expect(readdirSync(`${STATE}/shims`)).to.deep.equal([]);
+    } finally {
+      expect((await sh('systemctl', ['start', 'containerd-ts'])).exitCode).to.equal(0);
+    }
+  });
+
+  it('replaces a standby shim that was killed, and the next create still works', async () => {
+    expect(await eventually(async () => shimsIn('/').length === 1)).to.equal(true);
+    process.kill(shimsIn('/')[0]!, 'SIGKILL');
+    const run = await ctrTs(['run', '--rm', BUSYBOX, 'standby-2', 'sh', '-c', 'exit 3']);
+    expect(run.exitCode).to.equal(3);
+    expect(await leftovers('standby-2')).to.deep.equal([]);
+  });
+
+  it('runs containers labelled with one group in one shim process, in the group\'s scope', async () => {
+    const dir = `${STATE}/groups/default/g1`;
+    for (const id of ['grp-a', 'grp-b']) {
+      expect((await ctrTs(['run', '-d', '--label', `${GROUP_LABEL}=g1`, BUSYBOX, id, 'sleep', '300'])).exitCode).to.equal(0);
+    }
+    expect((await ctrTs(['run', '-d', BUSYBOX, 'grp-solo', 'sleep', '300'])).exitCode).to.equal(0);
+    try {
+      const [pid, ...others] = shimsIn(dir);
+      expect(others).to.deep.equal([]);
+      expect(shimPidOf('grp-a')).to.equal(pid);
+      expect(shimPidOf('grp-b')).to.equal(pid);
+      expect(shimPidOf('grp-solo')).to.not.equal(pid);
+      expect(await bus().systemd.getUnitByPid(pid!)).to.equal('containerd-ts-shimgroup-default-g1.scope');
+      // Each container still has its own scope and machine.
+      for (const id of ['grp-a', 'grp-b']) {
+        const tpid = Number((await taskRow(id))!.split(/\s+/)[1]);
+        expect(await bus().systemd.getUnitByPid(tpid)).to.equal(`containerd-${id}.scope`);
+        expect(await bus().machined.getMachine(id)).to.not.equal(null);
+      }
+      expect(readFileSync(`${dir}/shim.log`, 'utf8')).to.match(/serving default\/grp-b/);
+
+      // The first member goes; the shim stays for the second, which keeps working.
+      await remove('grp-a');
+      expect(await leftovers('grp-a')).to.deep.equal([]);
+      expect(shimsIn(dir)).to.deep.equal([pid]);
+      const exec = await ctrTs(['tasks', 'exec', 'grp-b', 'sh', '-c', 'echo still here; exit 4']);
+      expect(exec.stdout).to.contain('still here');
+      expect(exec.exitCode).to.equal(4);
+
+      // The real ctr can group too, with the same label.
+      expect((await ctr(['run', '-d', '--label', `${GROUP_LABEL}=g1`, BUSYBOX, 'grp-c', 'sleep', '300'])).exitCode).to.equal(0);
+      expect(shimPidOf('grp-c')).to.equal(pid);
+
+      // A daemon restart finds the group again; a new member joins the same shim.
+      expect((await sh('systemctl', ['restart', 'containerd-ts'])).exitCode).to.equal(0);
+      expect(await taskRow('grp-b')).to.match(/RUNNING/);
+      expect((await ctrTs(['run', '-d', '--label', `${GROUP_LABEL}=g1`, BUSYBOX, 'grp-d', 'sleep', '300'])).exitCode).to.equal(0);
+      expect(shimPidOf('grp-d')).to.equal(pid);
+    } finally {
+      for (const id of ['grp-a', 'grp-b', 'grp-c', 'grp-d', 'grp-solo']) await remove(id);
+    }
+    // The last member takes the shim, its scope and the group's directory with it.
+    expect(await eventually(async () => shimsIn(dir).length === 0)).to.equal(true);
+    expect(await eventually(async () => (await bus().systemd.unitState('containerd-ts-shimgroup-default-g1.scope')) === null)).to.equal(true);
+    expect(readdirSync(`${STATE}/groups/default`)).to.not.include('g1');
+    for (const id of ['grp-a', 'grp-b', 'grp-c', 'grp-d', 'grp-solo']) expect(await leftovers(id)).to.deep.equal([]);
+  });
+
+  it('refuses a group name that cannot be a unit name, and creates nothing', async () => {
+    const r = await ctrTs(['run', '-d', '--label', `${GROUP_LABEL}=../etc`, BUSYBOX, 'grp-bad', 'true']);
+    expect(r.exitCode).to.not.equal(0);
+    expect(r.stderr).to.match(/shim group is 1-64 letters/);
+    await ctrTs(['containers', 'rm', 'grp-bad']);
+    expect(await leftovers('grp-bad')).to.deep.equal([]);
+  });
+});
