@@ -36,9 +36,14 @@ function makeSystem(s) {
 /** Whether the container id given after flag in cmd is one of ids (any cmd when ids is not given). */
 const ofIds = (cmd, flag, ids) => !ids || ids.has(new RegExp(`(?:^| )${flag} (\\S+)`).exec(cmd)?.[1]);
 
-/** The container id a shim serves, from its working directory (its bundle), or '' for a standby shim. */
+/** A process's working directory ('' if gone). */
+function shimCwd(pid) {
+  try { return readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, ''); } catch { return ''; }
+}
+
+/** The container id a shim serves, from its working directory (its bundle), or '' for a standby or group shim. */
 function shimContainer(pid) {
-  try { return /\/tasks\/[^/]+\/([^/ ]+)/.exec(readlinkSync(`/proc/${pid}/cwd`))?.[1] ?? ''; } catch { return ''; }
+  return /\/tasks\/[^/]+\/([^/ ]+)$/.exec(shimCwd(pid))?.[1] ?? '';
 }
 
 /** Main pid of a systemd unit, or null. */
@@ -81,6 +86,9 @@ export function ours({ project, archive }) {
     },
     runRm: (id) => ctr('run', '--rm', IMAGE, id, 'true'),
     runDetached: (id) => ctr('run', '-d', IMAGE, id, 'sleep', '3600'),
+    /** Containers that share one shim (containerd's grouping label). */
+    runDetachedGrouped: (id) => ctr('run', '-d', '--label', 'io.containerd.runc.v2.group=bench', IMAGE, id, 'sleep', '3600'),
+    groupShimPids: () => findPids((cmd, pid) => cmd.includes('/dist/src/shim/main.js') && shimCwd(pid).endsWith('/groups/default/bench')),
     cliStartup: () => ctr('version'),
     async running() { const m = await taskStates(); return m ? [...m.values()].filter((s) => s === 'RUNNING').length : -1; },
     async listed() { const m = await taskStates(); return m ? m.size : -1; },
