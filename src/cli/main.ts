@@ -1,7 +1,7 @@
 import { isRuntimeError, invalidArgument, type RuntimeError } from '../errors.js';
 import { describeOptions, parseArgs, table, type OptionSpec, type Parsed } from './args.js';
 import { DaemonClient } from './client.js';
-import { containersList, containersRemove } from './commands/containers.js';
+import { containersInfo, containersList, containersRemove } from './commands/containers.js';
 import { imagesImport, imagesList, imagesRemove } from './commands/images.js';
 import { imagesPull, pullOptions } from './commands/pull.js';
 import { run, runOptions } from './commands/run.js';
@@ -48,6 +48,7 @@ const COMMANDS: Record<string, Command> = {
   'images ls': { summary: 'list images', usage: 'images ls', action: imagesList },
   'images rm': { summary: 'remove images', usage: 'images rm NAME [NAME...]', action: imagesRemove },
   'containers ls': { summary: 'list containers', usage: 'containers ls', action: containersList },
+  'containers info': { summary: 'show a container record as JSON (spec decoded)', usage: 'containers info ID', action: containersInfo },
   'containers rm': { summary: 'remove containers (and their snapshots)', usage: 'containers rm ID [ID...]', action: containersRemove },
   'tasks ls': { summary: 'list tasks', usage: 'tasks ls', action: tasksList },
   'tasks kill': { summary: 'signal a task', usage: 'tasks kill [OPTIONS] ID', options: killOptions, action: tasksKill },

@@ -34,6 +34,19 @@ describe('task lifecycle (integration)', function () {
     expect(real.stdout).to.contain(String(pid));
   });
 
+  it('shows the container record with its spec and task (containers info); an unknown id is NotFound', async () => {
+    const r = await ctrTs(['containers', 'info', id]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const info = JSON.parse(r.stdout) as { ID: string; Image: string; Spec: { process: { args: string[] } }; Task: { Pid: number; Status: string } };
+    expect(info.ID).to.equal(id);
+    expect(info.Image).to.equal(BUSYBOX);
+    expect(info.Spec.process.args).to.deep.equal(['sh', '-c', 'sleep 300 & sleep 300 & wait']);
+    expect(info.Task).to.deep.equal({ Pid: pid, Status: 'RUNNING', ExitStatus: 0 });
+    const missing = await ctrTs(['containers', 'info', 'no-such-container']);
+    expect(missing.exitCode).to.equal(1);
+    expect(missing.stderr).to.match(/not found/);
+  });
+
   it('pauses and resumes: the freezer holds the processes, bad transitions are refused', async () => {
     expect((await ctrTs(['tasks', 'pause', id])).exitCode).to.equal(0);
     expect((await ctrTs(['tasks', 'ls'])).stdout).to.match(new RegExp(`^${id}\\s+${pid}\\s+PAUSED`, 'm'));
