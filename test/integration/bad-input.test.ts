@@ -25,6 +25,27 @@ describe('bad input (integration)', function () {
     return r;
   }
 
+  it('the same container id in a second namespace: a clear error naming the scope, the first untouched, nothing left in the second', async () => {
+    const id = 'twice-1';
+    expect((await ctrTs(['run', '-d', BUSYBOX, id, 'sleep', '300'])).exitCode).to.equal(0);
+    try {
+      expect((await ctrTs(['-n', 'other-ns', 'images', 'import', BUSYBOX_ARCHIVE])).exitCode).to.equal(0);
+      const r = await ctrTs(['-n', 'other-ns', 'run', '-d', BUSYBOX, id, 'sleep', '300']);
+      expect(r.exitCode).to.equal(1);
+      expect(r.stderr).to.match(/systemd unit containerd-twice-1\.scope already exists/);
+      // The scope and machine named after the id are the first container's; nothing of the second namespace may remain.
+      expect((await leftovers(id, 'other-ns')).filter((l) => !/^(scope containerd-twice-1\.scope|machine twice-1)/.test(l))).to.deep.equal([]);
+      expect((await ctrTs(['tasks', 'ls'])).stdout).to.match(/^twice-1\s+\d+\s+RUNNING/m);
+    } finally {
+      await ctrTs(['-n', 'other-ns', 'images', 'rm', BUSYBOX]);
+      await ctrTs(['tasks', 'kill', '--signal', 'KILL', id]);
+      await ctrTs(['tasks', 'wait', id]);
+      await ctrTs(['tasks', 'rm', id]);
+      await ctrTs(['containers', 'rm', id]);
+    }
+    expect(await leftovers(id)).to.deep.equal([]);
+  });
+
   it('unknown image: NotFound, no record', () =>
     expectRejected(['run', '--rm', 'docker.io/library/nope:latest', 'bad-image', 'true'], /image "docker.io\/library\/nope:latest" not found/, 'bad-image'));
 
