@@ -7,7 +7,7 @@ import type { Descriptor } from './proto-types.js';
 const FILE = 'containerd-ts/services/images/v1/import.proto';
 
 export interface ImportRequest {
-  options?: { snapshotter: string; skip_unpack: boolean };
+  options?: { snapshotter: string; skip_unpack: boolean; platform?: string; all_platforms?: boolean };
   chunk?: Buffer;
   payload?: 'options' | 'chunk';
 }
@@ -58,6 +58,7 @@ export interface PullRequest {
   tls_ca_pem: string;
   max_concurrent_downloads: number;
   skip_unpack: boolean;
+  all_platforms: boolean;
 }
 export interface PullProgressMessage {
   digest: string;

@@ -12,8 +12,8 @@ type StreamNames<M> = { [K in keyof M]: M[K] extends Rpc<'serverStream', unknown
 type ReqOf<M, K extends keyof M> = M[K] extends Rpc<infer _, infer Q, unknown> ? Init<Q> : never;
 type ResOf<M, K extends keyof M> = M[K] extends Rpc<infer _, unknown, infer R> ? R : never;
 
-/** A service's server-streaming methods, called like grpc-js's (the metadata argument is ignored: the client adds its own). */
-export type StreamingClient<M> = { [K in StreamNames<M> & string]: (request: ReqOf<M, K>, metadata?: unknown) => ServerStream<ResOf<M, K>> };
+/** A service's server-streaming methods, called like grpc-js's (the client adds the namespace header itself). */
+export type StreamingClient<M> = { [K in StreamNames<M> & string]: (request: ReqOf<M, K>) => ServerStream<ResOf<M, K>> };
 
 /**
  * The CLI's connection to the daemon: one HTTP/2 connection (our own small

@@ -5,7 +5,7 @@ import type { DaemonClient } from './client.js';
 
 /** Reads a whole blob from the daemon's content store (Content.Read stream). */
 export async function readBlob(client: DaemonClient, digest: string): Promise<Buffer> {
-  const stream = client.service('content').Read({ digest, offset: '0', size: '0' }, client.callMetadata());
+  const stream = client.service('content').Read({ digest, offset: '0', size: '0' });
   const chunks: Buffer[] = [];
   for await (const msg of stream as AsyncIterable<{ data: Buffer }>) chunks.push(Buffer.from(msg.data));
   return Buffer.concat(chunks);

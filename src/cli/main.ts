@@ -3,6 +3,8 @@ import { describeOptions, parseArgs, table, type OptionSpec, type Parsed } from 
 import { DaemonClient } from './client.js';
 import { containersInfo, containersList, containersRemove } from './commands/containers.js';
 import { imagesImport, imagesList, imagesRemove } from './commands/images.js';
+import { imagesExport, platformOptions } from './commands/images-export.js';
+import { imagesInspect, imagesTag, inspectOptions, tagOptions } from './commands/images-inspect.js';
 import { imagesPull, pullOptions } from './commands/pull.js';
 import { run, runOptions } from './commands/run.js';
 import { killOptions, tasksKill, tasksList, tasksPause, tasksPs, tasksRemove, tasksResume, tasksWait } from './commands/tasks.js';
@@ -44,7 +46,10 @@ const COMMANDS: Record<string, Command> = {
   },
   run: { summary: 'run a container from an image', usage: 'run [OPTIONS] IMAGE ID [COMMAND [ARG...]]', options: runOptions, fixed: 2, action: (c, a) => run(c, a, stateDir()) },
   'images pull': { summary: 'pull an image from a registry (the daemon fetches and unpacks it)', usage: 'images pull [OPTIONS] REF', options: pullOptions, action: imagesPull },
-  'images import': { summary: 'import an OCI image archive (file or - for stdin)', usage: 'images import FILE', action: imagesImport },
+  'images import': { summary: 'import an OCI image archive or a docker save archive (file or - for stdin)', usage: 'images import [--platform P | --all-platforms] FILE', options: platformOptions, action: imagesImport },
+  'images export': { summary: 'write images to an OCI image archive (with docker\'s manifest.json)', usage: 'images export [--platform P | --all-platforms] OUT.tar|- REF [REF...]', options: platformOptions, action: imagesExport },
+  'images tag': { summary: 'give an image another name', usage: 'images tag [--force] SRC DST [DST...]', options: tagOptions, action: imagesTag },
+  'images inspect': { summary: "show an image's manifest, config, layers, platform and size", usage: 'images inspect [--platform P] [--json] REF', options: inspectOptions, action: imagesInspect },
   'images ls': { summary: 'list images', usage: 'images ls', action: imagesList },
   'images rm': { summary: 'remove images', usage: 'images rm NAME [NAME...]', action: imagesRemove },
   'containers ls': { summary: 'list containers', usage: 'containers ls', action: containersList },

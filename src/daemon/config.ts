@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
 import { invalidArgument } from '../errors.js';
+import { registryFromToml } from './config-registry.js';
+import { DEFAULT_REGISTRY_CONFIG, type RegistryConfig } from './images/registry-config.js';
 
 /** The daemon's configuration; every default lives in DEFAULT_CONFIG. */
 export interface DaemonConfig {
@@ -18,6 +20,8 @@ export interface DaemonConfig {
   registerMachines: boolean;
   /** Group owning the socket (mode 0660); root when unset. */
   socketGroup?: number;
+  /** Registries: credentials file, CAs, insecure hosts, mirrors (`[registry]`, see config-registry.ts). */
+  registry: RegistryConfig;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/containerd-ts/config.toml';
@@ -30,6 +34,7 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   runtime: { name: 'io.containerd.runc.v2', binary: 'runc' },
   slice: 'system.slice',
   registerMachines: true,
+  registry: DEFAULT_REGISTRY_CONFIG,
 };
 
 /**
@@ -52,7 +57,10 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_PATH, overrides: 
   } catch (err) {
     throw invalidArgument(`config ${file} is not valid TOML: ${(err as Error).message}`);
   }
-  return { ...fromToml(raw, file), ...stripUndefined(overrides) };
+  const { registry, ...rest } = raw;
+  const cfg = fromToml(rest, file);
+  if (registry !== undefined) cfg.registry = await registryFromToml(registry, file);
+  return { ...cfg, ...stripUndefined(overrides) };
 }
 
 function fromToml(raw: Record<string, unknown>, file: string): DaemonConfig {

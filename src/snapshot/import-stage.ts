@@ -7,10 +7,28 @@
  * memory so manifests can be read before they are committed.
  */
 import { randomUUID } from 'node:crypto';
+import { posix } from 'node:path';
 import { invalidArgument, isRuntimeError } from '../errors.js';
 import { MAX_JSON_BLOB_BYTES, type Descriptor } from '../oci/image-types.js';
-import type { ContentStore, Writer } from './content.js';
+import type { ContentStore, Writer, WriterOptions } from './content.js';
+import { detect, type Compression } from './decompress.js';
 import { digestFromHash, newDigester, validateDigest, type Digest } from './digest.js';
+
+/** containerd's GC reference label prefix: a blob keeps what these labels name alive. */
+export const GC_REF_CONTENT = 'containerd.io/gc.ref.content';
+
+/**
+ * A path inside the archive, normalised (`./a//b` → `a/b`); InvalidArgument
+ * for one that leaves it (`../x`, `/etc/passwd`), so no reference can reach
+ * outside what the archive holds.
+ */
+export function archivePath(raw: string, what: string): string {
+  const name = posix.normalize(raw.replace(/^(\.\/)+/, '')).replace(/\/+$/, '');
+  if (raw.startsWith('/') || name === '..' || name.startsWith('../') || name === '.' || name === '') {
+    throw invalidArgument(`${what} ${JSON.stringify(raw)} leaves the archive (absolute or ../ path)`, { fields: { path: raw } });
+  }
+  return name;
+}
 
 /** Verified blobs of one import, awaiting commit. */
 export class BlobStager {
@@ -18,6 +36,9 @@ export class BlobStager {
   private readonly staged = new Map<Digest, Writer>();
   private readonly sizes = new Map<Digest, number>();
   private readonly json = new Map<Digest, Buffer>();
+  /** Compression seen at the start of each blob (docker archives name layers without media types). */
+  private readonly compression = new Map<Digest, Compression>();
+  private unnamed = 0;
 
   constructor(private readonly content: ContentStore) {}
 
@@ -31,47 +52,104 @@ export class BlobStager {
    * `digest`. A blob already in the store is only hashed, not rewritten.
    */
   async stage(digest: Digest, size: number, body: AsyncIterable<Buffer>): Promise<void> {
-    const present = await this.content.info(digest).then(
+    const writer = (await this.isStored(digest)) ? undefined : await this.openWriter({ ref: `import-${this.importId}-${digest}`, expected: { digest, size } });
+    const copied = await this.copy(body, writer);
+    if (copied.size !== size || copied.digest !== digest) {
+      await writer?.abort();
+      throw invalidArgument(`blob ${digest} in the archive does not match its name: expected ${digest} (${size} bytes), got ${copied.digest} (${copied.size} bytes)`, {
+        fields: { expected: digest, actual: copied.digest },
+      });
+    }
+    this.keep(digest, writer, copied);
+  }
+
+  /**
+   * Streams a file whose digest is not in its name (a docker save archive's
+   * `<id>/layer.tar`, `<id>.json`): the digest is computed, and the file is
+   * staged under it like any blob. Returns the digest.
+   */
+  async stageFile(size: number, body: AsyncIterable<Buffer>): Promise<Digest> {
+    const writer = await this.openWriter({ ref: `import-${this.importId}-file-${this.unnamed++}`, expected: { size } });
+    const copied = await this.copy(body, writer);
+    if (copied.size !== size) {
+      await writer?.abort();
+      throw invalidArgument(`archive file is ${copied.size} bytes, its tar header says ${size}`);
+    }
+    if (this.has(copied.digest) || (await this.isStored(copied.digest))) {
+      await writer?.abort();
+      if (!this.has(copied.digest)) this.keep(copied.digest, undefined, copied);
+    } else {
+      this.keep(copied.digest, writer, copied);
+    }
+    return copied.digest;
+  }
+
+  /** Stages bytes made during the import (a manifest built for a docker archive). */
+  async stageBuffer(data: Buffer): Promise<Descriptor> {
+    const digest = digestFromHash(newDigester().update(data));
+    if (!this.has(digest)) await this.stage(digest, data.length, (async function* () {
+      yield data;
+    })());
+    return { mediaType: '', digest, size: data.length };
+  }
+
+  /** The size of a staged blob; undefined if it was not in the archive. */
+  sizeOf(digest: Digest): number | undefined {
+    return this.sizes.get(digest);
+  }
+
+  /** The compression a staged blob starts with. */
+  compressionOf(digest: Digest): Compression {
+    return this.compression.get(digest) ?? 'none';
+  }
+
+  private async isStored(digest: Digest): Promise<boolean> {
+    return this.content.info(digest).then(
       () => true,
       (err: unknown) => {
         if (isRuntimeError(err, 'NotFound')) return false;
         throw err;
       },
     );
-    const writer = present ? undefined : await this.openWriter(digest, size);
+  }
+
+  /** Copies a body into the writer (if any), hashing it and keeping small JSON in memory. */
+  private async copy(body: AsyncIterable<Buffer>, writer: Writer | undefined): Promise<Copied> {
     const hash = newDigester();
-    const keep: Buffer[] | undefined = size <= MAX_JSON_BLOB_BYTES ? [] : undefined;
+    const json: Buffer[] = [];
     let looksJson: boolean | undefined;
-    let seen = 0;
+    let head: Buffer | undefined;
+    let size = 0;
     try {
       for await (const chunk of body) {
         hash.update(chunk);
-        seen += chunk.length;
+        size += chunk.length;
+        if (head === undefined || head.length < 8) head = Buffer.concat([head ?? Buffer.alloc(0), chunk.subarray(0, 8)]);
         if (writer !== undefined) await writer.write(chunk);
-        if (keep !== undefined && looksJson !== false) {
+        if (looksJson !== false) {
           if (looksJson === undefined) looksJson = startsLikeJson(chunk);
-          if (looksJson !== false) keep.push(chunk);
+          if (looksJson !== false) json.push(chunk);
+          if (size > MAX_JSON_BLOB_BYTES) looksJson = false;
         }
-      }
-      const actual = digestFromHash(hash);
-      if (seen !== size || actual !== digest) {
-        throw invalidArgument(`blob ${digest} in the archive does not match its name: expected ${digest} (${size} bytes), got ${actual} (${seen} bytes)`, {
-          fields: { expected: digest, actual },
-        });
       }
     } catch (err) {
       await writer?.abort();
       throw err;
     }
+    return { digest: digestFromHash(hash), size, json: looksJson === true ? Buffer.concat(json) : undefined, compression: detect(head ?? Buffer.alloc(0)) };
+  }
+
+  private keep(digest: Digest, writer: Writer | undefined, copied: Copied): void {
     if (writer !== undefined) this.staged.set(digest, writer);
-    this.sizes.set(digest, size);
-    if (keep !== undefined && looksJson === true) this.json.set(digest, Buffer.concat(keep));
+    this.sizes.set(digest, copied.size);
+    this.compression.set(digest, copied.compression);
+    if (copied.json !== undefined) this.json.set(digest, copied.json);
   }
 
   /** A writer for a new blob, or undefined if the blob was committed meanwhile (then it is only hashed). */
-  private async openWriter(digest: Digest, size: number): Promise<Writer | undefined> {
+  private async openWriter(options: WriterOptions): Promise<Writer | undefined> {
     try {
-      return await this.content.writer({ ref: `import-${this.importId}-${digest}`, expected: { digest, size } });
+      return await this.content.writer(options);
     } catch (err) {
       if (isRuntimeError(err, 'AlreadyExists')) return undefined;
       throw err;
@@ -100,14 +178,35 @@ export class BlobStager {
 
   /** Commits every staged blob; a blob that appeared meanwhile is fine. */
   async commitAll(): Promise<void> {
+    await this.commitSelected(new Map([...this.staged.keys()].map((d) => [d, {}])));
+  }
+
+  /**
+   * Commits the blobs in `selected` with their labels (containerd's GC
+   * reference labels, merged into a blob that is already stored) and aborts
+   * every other staged blob: what the archive holds but the images do not
+   * reference (other platforms, docker's extra files) is not kept.
+   */
+  async commitSelected(selected: Map<Digest, Record<string, string>>): Promise<void> {
     for (const [digest, writer] of this.staged) {
+      const labels = selected.get(digest);
+      if (labels === undefined) continue;
       try {
-        await writer.commit();
+        await writer.commit(undefined, { labels });
       } catch (err) {
         if (!isRuntimeError(err, 'AlreadyExists')) throw err;
+        await this.mergeLabels(digest, labels);
       }
       this.staged.delete(digest);
     }
+    for (const [digest, labels] of selected) if (!this.staged.has(digest)) await this.mergeLabels(digest, labels);
+    await this.abortAll();
+  }
+
+  private async mergeLabels(digest: Digest, labels: Record<string, string>): Promise<void> {
+    if (Object.keys(labels).length === 0) return;
+    const info = await this.content.info(digest);
+    if (Object.entries(labels).some(([k, v]) => info.labels[k] !== v)) await this.content.update(digest, { ...info.labels, ...labels });
   }
 
   /** Removes every uncommitted ingest of this import. */
@@ -115,6 +214,15 @@ export class BlobStager {
     for (const writer of this.staged.values()) await writer.abort().catch(() => undefined);
     this.staged.clear();
   }
+}
+
+/** What copying one blob found. */
+interface Copied {
+  digest: Digest;
+  size: number;
+  /** The bytes, when small and starting like a JSON object. */
+  json: Buffer | undefined;
+  compression: Compression;
 }
 
 function startsLikeJson(chunk: Buffer): boolean | undefined {

@@ -3,6 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isRuntimeError } from '../../src/errors.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../src/daemon/config.js';
+import { registryClientOptions } from '../../src/daemon/images/registry-config.js';
+import { parseReference } from '../../src/oci/distribution/reference.js';
 
 describe('daemon/config loadConfig', () => {
   let dir: string;
@@ -70,6 +72,7 @@ binary = "/usr/local/bin/runc"
       registerMachines: false,
       socketGroup: 998,
       runtime: { name: 'io.containerd.runc.v2', binary: '/usr/local/bin/runc' },
+      registry: DEFAULT_CONFIG.registry,
     });
   });
 
@@ -128,5 +131,79 @@ binary = "/usr/local/bin/runc"
     expect(cfg.root).to.equal('/from/flag');
     expect(cfg.state).to.equal('/state/file');
     expect(cfg.address).to.equal('/flag.sock');
+  });
+
+  describe('[registry]', () => {
+    const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+    it('reads credentials file, certs dir, per-host insecure, CA file and mirrors', async () => {
+      const ca = path.join(dir, 'mirror-ca.pem');
+      await writeFile(ca, PEM);
+      const auth = path.join(dir, 'auth.json');
+      await writeFile(auth, JSON.stringify({ auths: { 'mirror.internal:5000': { auth: Buffer.from('u:p').toString('base64') } } }));
+      const cfg = await loadConfig(
+        await file(`[registry]
+credentials_file = "${auth}"
+certs_dir = "/etc/certs.d"
+max_concurrent_downloads = 5
+
+[registry.hosts."docker.io"]
+mirrors = ["mirror.internal:5000", "10.0.0.2"]
+
+[registry.hosts."mirror.internal:5000"]
+insecure = true
+ca_file = "${ca}"
+`),
+      );
+      expect(cfg.registry.credentialsFile).to.equal(auth);
+      expect(cfg.registry.certsDir).to.equal('/etc/certs.d');
+      expect(cfg.registry.maxConcurrentDownloads).to.equal(5);
+      expect(cfg.registry.insecureHosts).to.deep.equal(['mirror.internal:5000']);
+      expect(cfg.registry.hosts['docker.io']).to.deep.equal({ insecure: false, mirrors: ['mirror.internal:5000', '10.0.0.2'] });
+      expect(cfg.registry.hosts['mirror.internal:5000']).to.deep.include({ insecure: true, caPem: PEM, caFile: ca, mirrors: [] });
+      // Without a [registry] table: the defaults.
+      expect((await loadConfig(await file(''))).registry).to.deep.equal(DEFAULT_CONFIG.registry);
+    });
+
+    it('turns the host tables into client options: insecure and CA by reference host and API host, mirrors by registry', async () => {
+      const ca = path.join(dir, 'hub-ca.pem');
+      await writeFile(ca, PEM);
+      const cfg = await loadConfig(
+        await file(`[registry.hosts."docker.io"]
+ca_file = "${ca}"
+mirrors = ["m1:5000"]
+
+[registry.hosts."m1:5000"]
+insecure = true
+`),
+      );
+      const opts = registryClientOptions(cfg.registry, parseReference('busybox'), { insecureHosts: ['extra:1'] });
+      expect(opts.plainHttpHosts).to.have.members(['m1:5000', 'extra:1']);
+      expect(await opts.caFor!('registry-1.docker.io')).to.equal(PEM.trim());
+      expect(await opts.caFor!('docker.io')).to.equal(PEM.trim());
+      expect(await opts.caFor!('m1:5000')).to.equal(undefined);
+      expect(opts.mirrors!('docker.io')).to.deep.equal(['m1:5000']);
+      expect(opts.mirrors!('quay.io')).to.deep.equal([]);
+      const plain = registryClientOptions(cfg.registry, parseReference('r.example:5000/app'), { plainHttp: true });
+      expect(plain.plainHttpHosts).to.include('r.example:5000');
+    });
+
+    it('refuses unknown keys, bad hosts, unreadable or non-PEM CA files, schemes in mirrors and a malformed credentials file', async () => {
+      const notPem = path.join(dir, 'not.pem');
+      await writeFile(notPem, 'hello');
+      const badAuth = path.join(dir, 'bad-auth.json');
+      await writeFile(badAuth, '{"nope": 1}');
+      expect((await rejects('[registry]\nmirror = ["x"]\n')).message).to.match(/unknown key registry\.mirror/);
+      expect((await rejects('[registry.hosts."docker.io"]\nmirors = ["x"]\n')).message).to.match(/unknown key mirors/);
+      expect((await rejects('[registry.hosts."bad host"]\ninsecure = true\n')).message).to.match(/"bad host" is not a registry host/);
+      expect((await rejects('[registry.hosts."docker.io"]\nmirrors = ["http://m:5000"]\n')).message).to.match(/without a scheme/);
+      expect((await rejects('[registry.hosts."docker.io"]\nmirrors = "m:5000"\n')).message).to.match(/must be a list/);
+      expect((await rejects('[registry.hosts."r:5000"]\ninsecure = "yes"\n')).message).to.match(/insecure must be true or false/);
+      expect((await rejects('[registry.hosts."r:5000"]\nca_file = "/nonexistent/ca.pem"\n')).message).to.match(/cannot read \/nonexistent\/ca\.pem/);
+      expect((await rejects(`[registry.hosts."r:5000"]\nca_file = "${notPem}"\n`)).message).to.match(/holds no PEM certificate/);
+      expect((await rejects('[registry.hosts."r:5000"]\nca_file = "relative.pem"\n')).message).to.match(/absolute path/);
+      expect((await rejects(`[registry]\ncredentials_file = "${badAuth}"\n`)).message).to.match(/no "auths" object/);
+      expect((await rejects('[registry]\nmax_concurrent_downloads = 0\n')).message).to.match(/from 1 to 64/);
+    });
   });
 });

@@ -24,6 +24,7 @@ async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
 function fakeDaemon(content: FsContentStore) {
   const images = new Map<string, ImageRecord>();
   const events: string[] = [];
+  const warnings: string[] = [];
   const daemon = {
     content,
     namespaces: { ensure: () => undefined },
@@ -40,9 +41,9 @@ function fakeDaemon(content: FsContentStore) {
       },
     },
     events: { publish: (_ns: string, topic: string) => events.push(topic) },
-    log: { info: () => undefined },
+    log: { info: () => undefined, warn: (message: string, fields: Record<string, unknown>) => warnings.push(`${message} ${JSON.stringify(fields)}`) },
   };
-  return { daemon: daemon as unknown as Daemon, images, events };
+  return { daemon: daemon as unknown as Daemon, images, events, warnings };
 }
 
 const FAST = { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5, jitter: 0 } };
@@ -155,5 +156,92 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
       peak = Math.max(peak, active);
     });
     expect(peak).to.be.at.most(2);
+  });
+
+  it('--all-platforms stores every manifest of the index with its config and layers, labelled from the index', async () => {
+    const { daemon } = fakeDaemon(store);
+    const amd = addImage(reg, 'multi', 'amd', [randomBytes(10)], { arch: 'amd64' });
+    const arm = addImage(reg, 'multi', 'arm', [randomBytes(10), randomBytes(20)], { arch: 'arm64' });
+    const index = reg.addManifest(
+      'multi',
+      {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          { ...arm.manifest, platform: { os: 'linux', architecture: 'arm64' } },
+          { ...amd.manifest, platform: { os: 'linux', architecture: 'amd64' } },
+        ],
+      },
+      'application/vnd.oci.image.index.v1+json',
+      ['latest'],
+    );
+    await pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST });
+    expect((await store.list()).map((i) => i.digest)).to.not.include(arm.manifest.digest);
+    await pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST, allPlatforms: true });
+    const stored = (await store.list()).map((i) => i.digest);
+    for (const d of [amd.manifest, amd.config, ...amd.layers, arm.manifest, arm.config, ...arm.layers, index]) expect(stored, d.digest).to.include(d.digest);
+    const labels = (await store.info(index.digest as Digest)).labels;
+    expect(labels['containerd.io/gc.ref.content.m.0']).to.equal(arm.manifest.digest);
+    expect(labels['containerd.io/gc.ref.content.m.1']).to.equal(amd.manifest.digest);
+    expect((await store.info(arm.manifest.digest as Digest)).labels['containerd.io/gc.ref.content.l.1']).to.equal(arm.layers[1]!.digest);
+  });
+
+  describe('mirrors', () => {
+    let mirror: FakeRegistry;
+    beforeEach(async () => {
+      mirror = await new FakeRegistry().start();
+    });
+    afterEach(() => mirror.stop());
+
+    const viaMirrors = (upstream: string, mirrors: string[]) => ({ ...FAST, hosts: { [upstream]: { insecure: false, mirrors } } });
+
+    it('pulls from the first mirror that has the image; the record keeps the upstream name; upstream is never asked', async () => {
+      const { daemon, images } = fakeDaemon(store);
+      const img = addImage(mirror, 'library/app', 'v1', [randomBytes(5000)], { index: true });
+      const rec = await pullImage(daemon, 'ns', `${reg.host}/library/app:v1`, { unpack: false, registry: viaMirrors(reg.host, [mirror.host]) });
+      expect(rec.name).to.equal(`${reg.host}/library/app:v1`);
+      expect(rec.target.digest).to.equal(img.index!.digest);
+      expect([...images.keys()]).to.deep.equal([`ns/${reg.host}/library/app:v1`]);
+      expect((await store.list()).map((i) => i.digest)).to.include(img.layers[0]!.digest);
+      expect(reg.log).to.deep.equal([]);
+      expect(mirror.log.some((l) => l.url === `/v2/library/app/blobs/${img.layers[0]!.digest}`)).to.equal(true);
+    });
+
+    it('skips a mirror that is down or lacks the image, with a log line, and falls back to the upstream', async () => {
+      const { daemon, warnings } = fakeDaemon(store);
+      const down = await new FakeRegistry().start();
+      const downHost = down.host;
+      await down.stop();
+      const img = addImage(reg, 'app', 'v1', [randomBytes(5000)]);
+      const rec = await pullImage(daemon, 'ns', `${reg.host}/app:v1`, { unpack: false, registry: viaMirrors(reg.host, [downHost, mirror.host]) });
+      expect(rec.target.digest).to.equal(img.manifest.digest);
+      expect((await store.list()).map((i) => i.digest)).to.include(img.layers[0]!.digest);
+      expect(warnings.some((w) => w.includes(downHost) && w.includes('resolve'))).to.equal(true);
+      expect(warnings.some((w) => w.includes(mirror.host) && /not found/.test(w))).to.equal(true);
+      // The unreachable mirror is not asked again in this pull; the one that only lacked the image is asked for the blobs too.
+      expect(warnings.filter((w) => w.includes(downHost))).to.have.length(1);
+    });
+
+    it('falls back to the upstream for a blob the mirror lacks or serves corrupted', async () => {
+      const { daemon } = fakeDaemon(store);
+      const layers = [randomBytes(4000), randomBytes(4000)];
+      const up = addImage(reg, 'app', 'v1', layers);
+      addImage(mirror, 'app', 'v1', layers);
+      mirror.blobs.delete(up.layers[0]!.digest);
+      mirror.blobs.set(up.layers[1]!.digest, randomBytes(4000));
+      await pullImage(daemon, 'ns', `${reg.host}/app:v1`, { unpack: false, registry: viaMirrors(reg.host, [mirror.host]) });
+      const stored = (await store.list()).map((i) => i.digest);
+      for (const l of up.layers) expect(stored).to.include(l.digest);
+      expect(reg.log.filter((l) => l.url.includes('/blobs/')).map((l) => l.url).sort()).to.deep.equal(up.layers.map((l) => `/v2/app/blobs/${l.digest}`).sort());
+      expect(await store.listStatuses()).to.deep.equal([]);
+    });
+
+    it('reports the upstream error when every mirror and the upstream fail', async () => {
+      const { daemon, images } = fakeDaemon(store);
+      const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/nothing:v1`, { unpack: false, registry: viaMirrors(reg.host, [mirror.host]) }));
+      expect(err.kind).to.equal('NotFound');
+      expect(err.message).to.include(reg.host);
+      expect(images.size).to.equal(0);
+    });
   });
 });

@@ -108,10 +108,10 @@ describe('snapshot/import', function () {
     const [img] = result.images;
     expect(img!.name).to.equal(IMAGE);
     expect(img!.target.mediaType).to.equal(MediaTypes.ImageManifest);
-    expect(img!.manifest.digest).to.equal(img!.target.digest);
+    expect(img!.manifest!.digest).to.equal(img!.target.digest);
     expect((await blobs()).sort()).to.deep.equal((await readdir(join(layout, 'blobs', 'sha256'))).sort());
     expect(await ingests()).to.deep.equal([]);
-    const manifest = parseJsonBlob<Manifest>(await store.readAll(img!.manifest.digest as `sha256:${string}`), 'manifest', isManifest);
+    const manifest = parseJsonBlob<Manifest>(await store.readAll(img!.manifest!.digest as `sha256:${string}`), 'manifest', isManifest);
     expect(manifest.layers).to.have.length(1);
 
     // importing again is idempotent
@@ -122,7 +122,7 @@ describe('snapshot/import', function () {
 
   it('imports then unpacks busybox into an overlay snapshot that mounts as a root filesystem', async function () {
     const { images } = await importOciArchive(Readable.from([archive]), store);
-    const manifest = parseJsonBlob<Manifest>(await store.readAll(images[0]!.manifest.digest as `sha256:${string}`), 'manifest', isManifest);
+    const manifest = parseJsonBlob<Manifest>(await store.readAll(images[0]!.manifest!.digest as `sha256:${string}`), 'manifest', isManifest);
     const db: RootDatabase<unknown, string> = openLmdb<unknown, string>({ path: join(base, 'meta.lmdb') });
     try {
       const snap = new OverlaySnapshotter({ root: join(base, 'snapshots'), db });
@@ -243,8 +243,8 @@ describe('snapshot/import', function () {
     expect(result.images).to.have.length(1);
     expect(result.images[0]!.name).to.equal('example.com/multi:1');
     expect(result.images[0]!.target.digest).to.equal(nestedDigest);
-    expect(result.images[0]!.manifest.digest).to.equal(amd64.digest);
-    expect(result.images[0]!.manifest.platform).to.deep.equal({ architecture: 'amd64', os: 'linux' });
+    expect(result.images[0]!.manifest!.digest).to.equal(amd64.digest);
+    expect(result.images[0]!.manifest!.platform).to.deep.equal({ architecture: 'amd64', os: 'linux' });
 
     const armOnly = await rejection(importOciArchive(createReadStream(tarPath), await FsContentStore.open(join(base, 'c2')), { platform: onlyPlatform(parsePlatform('linux/arm64')) }));
     expect(armOnly.kind).to.equal('InvalidArgument');

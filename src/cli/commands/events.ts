@@ -12,7 +12,7 @@ export const eventsOptions: Record<string, OptionSpec> = {
 /** `ctr-ts events`: one line per event, as `ctr events` prints them, until interrupted. */
 export async function events(client: DaemonClient, args: Parsed): Promise<number> {
   const filters = (args.options.filter as string[] | undefined) ?? [];
-  const stream = client.service('events').Subscribe({ filters }, client.callMetadata());
+  const stream = client.service('events').Subscribe({ filters });
   process.on('SIGINT', () => stream.cancel());
   try {
     for await (const e of stream as AsyncIterable<Envelope>) process.stdout.write(formatEvent(e) + '\n');

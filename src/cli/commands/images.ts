@@ -10,7 +10,7 @@ import { extensionClients } from '../extensions.js';
 import { normalizeImageRef } from '../image-ref.js';
 import { SNAPSHOTTER } from './run.js';
 
-/** `ctr-ts images import FILE|-`: streams the archive to the daemon, which verifies, stores and unpacks it. */
+/** `ctr-ts images import [--platform P | --all-platforms] FILE|-`: streams the archive (OCI layout or docker save) to the daemon, which verifies, stores and unpacks it. */
 export async function imagesImport(client: DaemonClient, args: Parsed): Promise<number> {
   const file = args.positionals[0];
   if (!file) throw invalidArgument('usage: ctr-ts images import FILE (or - for stdin)');
@@ -21,7 +21,14 @@ export async function imagesImport(client: DaemonClient, args: Parsed): Promise<
     const call = stub.Import(client.callMetadata(), (err: grpc.ServiceError | null, res: ImportResponse) =>
       err ? reject(fromServiceError(err)) : resolve(res),
     );
-    call.write({ options: { snapshotter: SNAPSHOTTER, skip_unpack: false } });
+    call.write({
+      options: {
+        snapshotter: SNAPSHOTTER,
+        skip_unpack: false,
+        ...(typeof args.options.platform === 'string' ? { platform: args.options.platform } : {}),
+        all_platforms: args.options['all-platforms'] === true,
+      },
+    });
     input.on('data', (chunk: Buffer) => {
       if (!call.write({ chunk })) {
         input.pause();

@@ -15,6 +15,7 @@ export const pullOptions: Record<string, OptionSpec> = {
   tlscacert: { type: 'string', description: 'CA certificate (PEM file) to trust for the registry', placeholder: 'FILE' },
   'max-concurrent-downloads': { type: 'string', description: 'parallel layer downloads (default 3)', placeholder: 'N' },
   'skip-unpack': { type: 'boolean', description: 'fetch the image without unpacking it into snapshots' },
+  'all-platforms': { type: 'boolean', description: 'fetch the content of every platform of a multi-platform image (only this one, or --platform, is unpacked)' },
 };
 
 /** `ctr-ts images pull REF`: the daemon pulls; this shows its progress and exits non-zero on failure. */
@@ -59,7 +60,7 @@ export async function imagesPull(client: DaemonClient, args: Parsed): Promise<nu
 }
 
 async function buildRequest(ref: string, o: Parsed['options']): Promise<Partial<PullRequest>> {
-  const req: Partial<PullRequest> = { ref, plain_http: o['plain-http'] === true, skip_unpack: o['skip-unpack'] === true };
+  const req: Partial<PullRequest> = { ref, plain_http: o['plain-http'] === true, skip_unpack: o['skip-unpack'] === true, all_platforms: o['all-platforms'] === true };
   if (typeof o.platform === 'string') req.platform = o.platform;
   if (Array.isArray(o['insecure-host'])) req.insecure_hosts = o['insecure-host'];
   if (typeof o.user === 'string') {

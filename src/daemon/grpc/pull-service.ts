@@ -42,6 +42,7 @@ function pullOptions(req: PullRequest, signal: AbortSignal): PullOptions {
     ...(req.tls_ca_pem ? { tlsCaPem: req.tls_ca_pem } : {}),
     ...(max > 0 ? { maxConcurrentDownloads: max } : {}),
     unpack: req.skip_unpack !== true,
+    allPlatforms: req.all_platforms === true,
     signal,
   };
 }

@@ -15,6 +15,7 @@ import {
   isIndex,
   isIndexMediaType,
   isManifest,
+  isManifestMediaType,
   parseJsonBlob,
   type Descriptor,
   type ImageConfig,
@@ -23,18 +24,17 @@ import {
   type Platform,
 } from '../../oci/image-types.js';
 import { formatPlatform, hostPlatform, onlyPlatform, selectManifest } from '../../oci/platform.js';
-import { certsDirCa, combineCa } from '../../oci/distribution/ca.js';
 import { RegistryClient } from '../../oci/distribution/client.js';
-import { chainCredentials, fileCredentials, staticCredentials, type Credentials } from '../../oci/distribution/credentials.js';
+import type { Credentials } from '../../oci/distribution/credentials.js';
 import { Limiter } from '../../oci/distribution/limit.js';
-import { apiHost, parseReference, type Reference } from '../../oci/distribution/reference.js';
+import { parseReference, type Reference } from '../../oci/distribution/reference.js';
 import { writeBlob } from '../../snapshot/content-helpers.js';
 import { validateDigest, type Digest } from '../../snapshot/digest.js';
 import type { Daemon } from '../daemon.js';
 import type { ImageRecord } from '../metadata/db.js';
 import { sharedDownload, withKeyLock } from './pull-inflight.js';
 import { ProgressThrottle, type PullProgress } from './pull-progress.js';
-import { DEFAULT_REGISTRY_CONFIG, credentialsHint, type RegistryConfig } from './registry-config.js';
+import { DEFAULT_REGISTRY_CONFIG, registryClientOptions, type RegistryConfig } from './registry-config.js';
 
 export type { PullProgress, PullStatus } from './pull-progress.js';
 
@@ -54,6 +54,8 @@ export interface PullOptions {
   maxConcurrentDownloads?: number;
   /** Unpack the layers into snapshots (default true). */
   unpack?: boolean;
+  /** Fetch every manifest of an index with its config and layers (only `platform`'s is unpacked). */
+  allPlatforms?: boolean;
   signal?: AbortSignal;
   /** Overrides of the daemon's registry settings (tests). */
   registry?: Partial<RegistryConfig>;
@@ -72,9 +74,13 @@ export async function pullImage(
   onProgress: (p: PullProgress) => void = () => undefined,
 ): Promise<ImageRecord> {
   const reference = parseReference(ref);
-  const config: RegistryConfig = { ...DEFAULT_REGISTRY_CONFIG, ...options.registry };
+  const config: RegistryConfig = { ...(daemon.config?.registry ?? DEFAULT_REGISTRY_CONFIG), ...options.registry };
   const progress = new ProgressThrottle(onProgress);
-  const client = registryClient(reference, config, options);
+  const client = new RegistryClient(
+    registryClientOptions(config, reference, options, (f) =>
+      daemon.log.warn('registry mirror failed, trying the next', { mirror: f.mirror, registry: f.registry, what: f.what, error: f.error.message }),
+    ),
+  );
   const { signal } = options;
   try {
     const resolved = await client.resolve(reference, signal);
@@ -89,12 +95,13 @@ export async function pullImage(
     progress.emit(manifest.config, 'done', manifest.config.size);
 
     await fetchLayers(client, reference, daemon, manifest.layers, options, progress);
+    const otherPlatforms = options.allPlatforms && index !== undefined ? await fetchOtherPlatforms(client, reference, daemon, root, rootData, manifestDesc, options, progress) : {};
     checkAborted(signal);
 
     // Children before parents, so a stored manifest never points at missing content.
     await storeDocument(daemon, manifest.config, configData, {});
     await storeDocument(daemon, manifestDesc, manifestData, manifestLabels(manifest));
-    if (index !== undefined) await storeDocument(daemon, root, rootData, { [`${GC_CONTENT}.m.${index.position}`]: manifestDesc.digest });
+    if (index !== undefined) await storeDocument(daemon, root, rootData, { [`${GC_CONTENT}.m.${index.position}`]: manifestDesc.digest, ...otherPlatforms });
     progress.emit(root, 'done', root.size);
 
     daemon.namespaces.ensure(namespace);
@@ -124,20 +131,6 @@ export async function pullImage(
     progress.flush();
     await client.close();
   }
-}
-
-/** A client configured for this pull: plain-HTTP hosts, CA, credentials (request first, then the file). */
-function registryClient(reference: Reference, config: RegistryConfig, options: PullOptions): RegistryClient {
-  const host = apiHost(reference.domain);
-  const requestCa = options.tlsCaPem;
-  return new RegistryClient({
-    plainHttpHosts: [...config.insecureHosts, ...(options.insecureHosts ?? []), ...(options.plainHttp ? [host, reference.domain] : [])],
-    caFor: combineCa(certsDirCa(config.certsDir), async (h) => (h === host && requestCa ? requestCa : undefined)),
-    credentials: chainCredentials(staticCredentials(options.credentials ? { [host]: options.credentials } : {}), fileCredentials(config.credentialsFile)),
-    credentialsHint: credentialsHint(config),
-    ...(config.retry ? { retry: config.retry } : {}),
-    userAgent: 'containerd-ts/pull',
-  });
 }
 
 /** For an index: the best manifest for `platform` (NotFound listing what there is); for a manifest: itself. */
@@ -199,6 +192,38 @@ async function fetchLayers(client: RegistryClient, reference: Reference, daemon:
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * --all-platforms: fetches and stores every other manifest of the index,
+ * with its config and layers (content only: nothing else is unpacked).
+ * Returns the index's GC labels for them.
+ */
+async function fetchOtherPlatforms(
+  client: RegistryClient,
+  reference: Reference,
+  daemon: Daemon,
+  root: Descriptor,
+  rootData: Buffer,
+  chosen: Descriptor,
+  options: PullOptions,
+  progress: ProgressThrottle,
+): Promise<Record<string, string>> {
+  const index = parseJsonBlob<Index>(rootData, `index ${root.digest}`, isIndex);
+  const labels: Record<string, string> = {};
+  for (const [position, desc] of index.manifests.entries()) {
+    if (desc.digest === chosen.digest || !isManifestMediaType(desc.mediaType)) continue;
+    checkAborted(options.signal);
+    const data = await client.fetchManifest(reference, desc, options.signal);
+    const manifest = parseJsonBlob<Manifest>(data, `manifest ${desc.digest}`, isManifest);
+    const configData = await client.fetchJsonBlob(reference, manifest.config, options.signal);
+    await fetchLayers(client, reference, daemon, manifest.layers, options, progress);
+    await storeDocument(daemon, manifest.config, configData, {});
+    await storeDocument(daemon, desc, data, manifestLabels(manifest));
+    progress.emit(desc, 'done', desc.size);
+    labels[`${GC_CONTENT}.m.${position}`] = desc.digest;
+  }
+  return labels;
 }
 
 /** Stores a verified JSON document (idempotent), merging our labels into an existing blob's. */

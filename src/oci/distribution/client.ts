@@ -3,20 +3,22 @@
  * `resolve` turns a reference into a verified descriptor, `fetchManifest`
  * reads a manifest or index (size-capped, digest-checked), `fetchBlob`
  * streams a blob into the content store through a Writer, resuming a broken
- * download with a Range request from the ingest's offset.
+ * download with a Range request from the ingest's offset. With mirrors
+ * configured, each call asks the mirrors first (mirrors.ts).
  */
 import { failedPrecondition, invalidArgument, isRuntimeError, notFound, unavailable } from '../../errors.js';
 import type { Info, Ingester, Provider, Writer } from '../../snapshot/content.js';
 import { digestOf, isDigest, validateDigest, type Digest } from '../../snapshot/digest.js';
 import { MAX_JSON_BLOB_BYTES, type Descriptor } from '../image-types.js';
 import { pullScope } from './auth.js';
+import { MirrorChain, type MirrorOptions } from './mirrors.js';
 import { MANIFEST_ACCEPT, bareMediaType, isKnownManifestType, manifestMediaType, rejectSchema1 } from './media-types.js';
 import { apiHost, formatReference, parseReference, referenceObject, type Reference } from './reference.js';
 import { backoffDelay, isRetryableError, sleep } from './retry.js';
 import { RegistryTransport, errorDetail, header, readLimitedBuffer, type HttpResponse, type TransportOptions } from './transport.js';
 
-/** Options of a registry client: everything the transport takes. */
-export type RegistryClientOptions = TransportOptions;
+/** Options of a registry client: everything the transport takes, and mirrors. */
+export type RegistryClientOptions = TransportOptions & MirrorOptions;
 
 /** What `resolve` found: the canonical name, the parsed reference and the root descriptor (with its bytes when they were read). */
 export interface Resolved {
@@ -49,9 +51,11 @@ export interface FetchedBlob {
 /** One client per pull (or per daemon): pools, tokens and schemes are cached inside. */
 export class RegistryClient {
   readonly transport: RegistryTransport;
+  private readonly mirrors: MirrorChain;
 
   constructor(options: RegistryClientOptions = {}) {
     this.transport = new RegistryTransport(options);
+    this.mirrors = new MirrorChain(options);
   }
 
   /**
@@ -62,7 +66,14 @@ export class RegistryClient {
    */
   async resolve(ref: string | Reference, signal?: AbortSignal): Promise<Resolved> {
     const reference = typeof ref === 'string' ? parseReference(ref) : ref;
-    return this.retryBody(apiHost(reference.domain), signal, () => this.resolveOnce(reference, signal));
+    const resolved = await this.mirrors.run(
+      reference,
+      `resolve ${formatReference(reference)}`,
+      (endpoint) => this.retryBody(apiHost(endpoint.domain), signal, () => this.resolveOnce(endpoint, signal)),
+      signal,
+    );
+    // Found on a mirror or not, the image keeps the name it was asked by.
+    return { ...resolved, name: formatReference(reference), reference };
   }
 
   private async resolveOnce(reference: Reference, signal?: AbortSignal): Promise<Resolved> {
@@ -102,12 +113,12 @@ export class RegistryClient {
 
   /** Reads a manifest or index by digest: at most 4 MiB, size and digest checked against `desc`. */
   async fetchManifest(reference: Reference, desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
-    return this.retryBody(apiHost(reference.domain), signal, () => this.fetchDocument(reference, desc, 'manifests', signal));
+    return this.mirrors.run(reference, `manifest ${desc.digest}`, (r) => this.retryBody(apiHost(r.domain), signal, () => this.fetchDocument(r, desc, 'manifests', signal)), signal);
   }
 
   /** Reads a small JSON blob (an image config) by digest, with the same checks. */
   async fetchJsonBlob(reference: Reference, desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
-    return this.retryBody(apiHost(reference.domain), signal, () => this.fetchDocument(reference, desc, 'blobs', signal));
+    return this.mirrors.run(reference, `blob ${desc.digest}`, (r) => this.retryBody(apiHost(r.domain), signal, () => this.fetchDocument(r, desc, 'blobs', signal)), signal);
   }
 
   /**
@@ -119,6 +130,11 @@ export class RegistryClient {
    * committed.
    */
   async fetchBlob(reference: Reference, desc: Descriptor, store: Ingester & Pick<Provider, 'info'>, options: FetchBlobOptions = {}): Promise<FetchedBlob> {
+    // A mirror that breaks off mid-blob leaves its partial ingest: the next endpoint resumes it.
+    return this.mirrors.run(reference, `blob ${desc.digest}`, (r) => this.fetchBlobFrom(r, desc, store, options), options.signal);
+  }
+
+  private async fetchBlobFrom(reference: Reference, desc: Descriptor, store: Ingester & Pick<Provider, 'info'>, options: FetchBlobOptions): Promise<FetchedBlob> {
     const digest = validateDigest(desc.digest);
     const size = checkSize(desc);
     const ref = options.ingestRef ?? `pull-${digest}`;

@@ -8,5 +8,6 @@ export { RegistryClient, type RegistryClientOptions, type Resolved, type FetchBl
 export { fileCredentials, staticCredentials, chainCredentials, anonymous, credentialsFromConfig, type Credentials, type CredentialsLookup } from './credentials.js';
 export { certsDirCa, combineCa } from './ca.js';
 export { Limiter } from './limit.js';
+export { MirrorChain, type MirrorFailure, type MirrorOptions } from './mirrors.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export { MANIFEST_ACCEPT } from './media-types.js';
