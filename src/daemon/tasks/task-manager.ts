@@ -155,7 +155,13 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   async start(namespace: string, id: string): Promise<Task> {
     const task = this.get(namespace, id);
     const timer = new StepTimer();
-    await task.shim.call('start', {});
+    const starting = task.shim.call('start', {});
+    task.starting = starting;
+    try {
+      await starting;
+    } finally {
+      task.starting = undefined;
+    }
     this.d.events.publish(namespace, 'taskStart', { container_id: id, pid: task.pid });
     this.d.log.info('task started', { namespace, id, pid: task.pid, ms: timer.summary().ms });
     return task;
@@ -391,9 +397,15 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   private exited(task: Task, exit: ExitInfo): void {
     task.exit = exit;
     this.d.log.info('task exited', { namespace: task.namespace, id: task.id, status: exit.status, oom: exit.oomKilled, ...(exit.reason ? { reason: exit.reason } : {}) });
-    if (exit.oomKilled) this.d.events.publish(task.namespace, 'taskOOM', { container_id: task.id });
-    this.d.events.publish(task.namespace, 'taskExit', { container_id: task.id, id: task.id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
-    this.emit('exit', task, exit);
+    const publish = () => {
+      if (exit.oomKilled) this.d.events.publish(task.namespace, 'taskOOM', { container_id: task.id });
+      this.d.events.publish(task.namespace, 'taskExit', { container_id: task.id, id: task.id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
+      this.emit('exit', task, exit);
+    };
+    // A container that ends at once can exit before Start has answered: /tasks/start comes first all the same.
+    // (setImmediate: start() publishes right after its await settles.)
+    if (task.starting) void task.starting.then(() => {}, () => {}).then(() => setImmediate(publish));
+    else publish();
   }
 
   private async makeBundle(namespace: string, id: string, cleanup: CleanupStack): Promise<string> {

@@ -18,4 +18,6 @@ export interface Task {
   /** The shim group (label io.containerd.runc.v2.group): tasks of one group share one shim process. */
   group?: string;
   exit?: ExitInfo;
+  /** Set while Start runs: an exit seen meanwhile is published after /tasks/start, as containerd orders them. */
+  starting?: Promise<unknown>;
 }
