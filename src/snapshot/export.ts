@@ -12,7 +12,8 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import { createRequire } from 'node:module';
+import type tar from 'tar-stream';
 import { internal, invalidArgument, isRuntimeError, notFound } from '../errors.js';
 import {
   Annotations,
@@ -64,7 +65,9 @@ interface DockerManifestEntry {
 export async function exportOciArchive(provider: Provider, images: ExportImage[], out: Writable, options: ExportOptions = {}): Promise<ExportSummary> {
   if (images.length === 0) throw invalidArgument('nothing to export: name at least one image');
   const plan = await planExport(provider, images, options);
-  const pack = tar.pack();
+  // Loaded here, not at the top: the CLI bundles this module and every other command would pay tar-stream's load (~20 ms).
+  const { pack: newPack } = createRequire(import.meta.url)('tar-stream') as typeof tar;
+  const pack = newPack();
   const writing = pipeline(pack, out);
   try {
     let bytes = 0;
