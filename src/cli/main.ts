@@ -12,6 +12,7 @@ import { tasksMetrics, update, updateOptions } from './commands/update.js';
 import { events, eventsOptions } from './commands/events.js';
 import { execOptions, tasksExec } from './commands/exec.js';
 import { logs, logsOptions } from './commands/logs.js';
+import { tasksAttach } from './commands/attach.js';
 
 const DEFAULT_ADDRESS = '/run/containerd-ts/containerd-ts.sock';
 
@@ -58,7 +59,8 @@ const COMMANDS: Record<string, Command> = {
   'tasks ls': { summary: 'list tasks', usage: 'tasks ls', action: tasksList },
   'tasks kill': { summary: 'signal a task', usage: 'tasks kill [OPTIONS] ID', options: killOptions, action: tasksKill },
   'tasks rm': { summary: 'delete stopped tasks', usage: 'tasks rm ID [ID...]', action: tasksRemove },
-  'tasks exec': { summary: 'run another process in a running container', usage: 'tasks exec [--exec-id X] ID COMMAND [ARG...]', options: execOptions, fixed: 1, action: (c, a) => tasksExec(c, a, stateDir()) },
+  'tasks exec': { summary: 'run another process in a running container', usage: 'tasks exec [-t] [-i] [--exec-id X] ID COMMAND [ARG...]', options: execOptions, fixed: 1, action: (c, a) => tasksExec(c, a, stateDir()) },
+  'tasks attach': { summary: "follow a detached task's output (and feed its stdin if it has one)", usage: 'tasks attach ID', action: tasksAttach },
   'tasks pause': { summary: 'freeze a task', usage: 'tasks pause ID', action: tasksPause },
   'tasks resume': { summary: 'thaw a paused task', usage: 'tasks resume ID', action: tasksResume },
   'tasks ps': { summary: "list a task's processes", usage: 'tasks ps ID', action: tasksPs },

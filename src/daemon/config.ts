@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, isRuntimeError } from '../errors.js';
 import { registryFromToml } from './config-registry.js';
 import { DEFAULT_REGISTRY_CONFIG, type RegistryConfig } from './images/registry-config.js';
+import { DEFAULT_LOG_ROTATION, validateLogRotation, type LogRotation } from '../shim/rotating-log.js';
 
 /** The daemon's configuration; every default lives in DEFAULT_CONFIG. */
 export interface DaemonConfig {
@@ -22,6 +23,8 @@ export interface DaemonConfig {
   socketGroup?: number;
   /** Registries: credentials file, CAs, insecure hosts, mirrors (`[registry]`, see config-registry.ts). */
   registry: RegistryConfig;
+  /** Size-based rotation of detached containers' log files (`[logs] max_size`, `max_files`). */
+  logs: LogRotation;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/containerd-ts/config.toml';
@@ -35,6 +38,7 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   slice: 'system.slice',
   registerMachines: true,
   registry: DEFAULT_REGISTRY_CONFIG,
+  logs: DEFAULT_LOG_ROTATION,
 };
 
 /**
@@ -103,11 +107,43 @@ function fromToml(raw: Record<string, unknown>, file: string): DaemonConfig {
         }
         break;
       }
+      case 'logs':
+        cfg.logs = logsFromToml(value, file);
+        break;
       default:
         throw invalidArgument(`config ${file}: unknown key "${key}"`);
     }
   }
   return cfg;
+}
+
+/** `[logs] max_size = "10M"` (or a byte count) and `max_files = 3` (rotated files kept beside the live one). */
+function logsFromToml(value: unknown, file: string): LogRotation {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(`config ${file}: [logs] must be a table`);
+  const logs = { ...DEFAULT_LOG_ROTATION };
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'max_size') logs.maxBytes = parseSize(v, file);
+    else if (k === 'max_files') {
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidArgument(`config ${file}: logs.max_files must be an integer`);
+      logs.keep = v;
+    } else throw invalidArgument(`config ${file}: unknown key logs.${k}`);
+  }
+  try {
+    return validateLogRotation(logs);
+  } catch (err) {
+    if (isRuntimeError(err)) throw invalidArgument(`config ${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+function parseSize(v: unknown, file: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v) : null;
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw invalidArgument(`config ${file}: logs.max_size must be a byte count or a size like "10M", not ${JSON.stringify(v)}`);
+  return Math.floor(Number(m[1]) * unit);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -11,6 +11,8 @@ export interface RuntimeSpec {
 
 export interface SpecProcess {
   terminal?: boolean;
+  /** Initial size of the process's terminal (runc sets it when it creates the pty). */
+  consoleSize?: { height: number; width: number };
   user: { uid: number; gid: number; additionalGids?: number[]; umask?: number };
   args: string[];
   env: string[];

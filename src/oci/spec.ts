@@ -87,6 +87,14 @@ export function withEnv(env: string[]): SpecOpt {
   };
 }
 
+/** A terminal for the process (runc then sends its pty master to the shim); TERM=xterm unless set, as ctr does. */
+export function withTerminal(): SpecOpt {
+  return (spec) => {
+    spec.process.terminal = true;
+    if (!spec.process.env.some((kv) => kv.startsWith('TERM='))) spec.process.env = [...spec.process.env, 'TERM=xterm'];
+  };
+}
+
 export function withHostname(hostname: string): SpecOpt {
   return (spec) => {
     spec.hostname = hostname;

@@ -4,7 +4,7 @@ import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { waitForExit } from './native.js';
 import type { ExitInfo, StdioPaths, TaskStatus } from './protocol.js';
 import type { Runc } from './runc.js';
-import { openStdio } from './stdio.js';
+import { OUTPUT_DRAIN_LIMIT_MS, ProcessIO } from './process-io.js';
 
 /**
  * An extra process in a running container (`exec`): created as a spec,
@@ -17,6 +17,7 @@ export class ExecProcess {
   private pid = 0;
   private exit: ExitInfo | undefined;
   private readonly waiters: Array<(e: ExitInfo) => void> = [];
+  private io: ProcessIO | undefined;
 
   constructor(
     readonly execId: string,
@@ -33,18 +34,39 @@ export class ExecProcess {
     const specFile = path.join(this.bundle, `exec-${this.execId}.json`);
     const pidFile = path.join(this.bundle, `exec-${this.execId}.pid`);
     await writeFile(specFile, JSON.stringify(this.spec));
-    const stdio = await openStdio(this.stdio);
+    const io = await ProcessIO.open(this.stdio, this.bundle, `exec-${this.execId}`);
     try {
-      await this.runc.exec(this.containerId, this.bundle, specFile, pidFile, stdio.fds);
+      await this.runc.exec(this.containerId, this.bundle, specFile, pidFile, io.runtimeStdio, io.console?.path);
+    } catch (err) {
+      await io.failed();
+      throw err;
     } finally {
-      await stdio.close();
       await rm(specFile, { force: true });
     }
+    this.io = io;
+    await io.created();
     this.pid = Number((await readFile(pidFile, 'utf8')).trim());
     await rm(pidFile, { force: true });
     this.status = 'running';
     void waitForExit(this.pid).then((s) => this.reaped(s.status, s.signal));
     return this.pid;
+  }
+
+  /** ResizePty with this exec id. */
+  resize(width: number, height: number): void {
+    if (!this.io) throw failedPrecondition(`exec ${this.execId} has not started`);
+    this.io.resize(width, height, `exec ${this.execId}`);
+  }
+
+  /** The container is gone: nothing of this process's stdio stays open. */
+  closeAllIO(): void {
+    this.io?.closeAll();
+  }
+
+  /** CloseIO with this exec id: its stdin ends. */
+  closeIO(): void {
+    if (!this.io) throw failedPrecondition(`exec ${this.execId} has not started`);
+    this.io.closeStdin();
   }
 
   kill(signal: number): void {
@@ -68,7 +90,9 @@ export class ExecProcess {
     return { id: this.execId, pid: this.pid, status: this.status, bundle: this.bundle, ...(this.exit ? { exit: this.exit } : {}), ...this.stdio };
   }
 
-  private reaped(status: number, signal: number | null): void {
+  private async reaped(status: number, signal: number | null): Promise<void> {
+    await this.io?.drained(OUTPUT_DRAIN_LIMIT_MS);
+    this.io?.closeAll();
     this.exit = { pid: this.pid, status, signal, exitedAt: new Date().toISOString(), oomKilled: false };
     this.status = 'stopped';
     for (const w of this.waiters.splice(0)) w(this.exit);

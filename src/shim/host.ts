@@ -36,10 +36,9 @@ export class ShimHost {
     this.served.delete(key);
     this.log(`stopped serving ${key}`);
     if (this.served.size > 0) return;
-    // Give the last response a moment to flush, then go without Node's exit
-    // path: a stdin FIFO whose client never opened it leaves an open() parked
-    // in libuv's pool, and a normal exit waits for that thread forever.
-    // Everything worth keeping (exit.json) is on disk already.
-    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 10);
+    // The tasks are deleted, so their stdio is closed (no FIFO open is ever
+    // parked in libuv's pool: they are non-blocking). Give the last response
+    // a moment to flush.
+    setTimeout(() => process.exit(0), 10);
   }
 }

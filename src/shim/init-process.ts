@@ -7,7 +7,8 @@ import { waitForExit, waitForOomKill } from './native.js';
 import { readOomKills, memoryCgroupOf } from './oom.js';
 import type { CreateParams, ExitInfo, StateResult, StdioPaths } from './protocol.js';
 import type { Runc } from './runc.js';
-import { openStdio } from './stdio.js';
+import { OUTPUT_DRAIN_LIMIT_MS, ProcessIO } from './process-io.js';
+import { validateLogRotation } from './rotating-log.js';
 
 /**
  * The container's init process as the shim sees it: created by runc,
@@ -21,7 +22,8 @@ export class InitProcess implements InitActions {
   private exit: ExitInfo | undefined;
   private readonly exitWaiters: Array<(e: ExitInfo) => void> = [];
   private readonly execs = new Map<string, ExecProcess>();
-  private stdio: CreateParams = {};
+  private stdio: StdioPaths = {};
+  private io: ProcessIO | undefined;
   private memoryCgroup: string | undefined;
   private oomKillsAtStart = 0;
   private oomKilled = false;
@@ -37,13 +39,19 @@ export class InitProcess implements InitActions {
   /** `runc create`, then start waiting for init on our own thread. */
   async create(params: CreateParams): Promise<number> {
     if (this.pid !== 0) throw new RuntimeError('AlreadyExists', `task ${this.id} was already created`);
-    this.stdio = params;
-    const stdio = await openStdio(params);
+    const { logRotation, ...stdio } = params;
+    if (logRotation) validateLogRotation(logRotation);
+    this.stdio = stdio;
+    const io = await ProcessIO.open(stdio, this.bundle, 'init', logRotation);
     try {
-      this.pid = await this.runc.create(this.id, this.bundle, stdio.fds);
-    } finally {
-      await stdio.close();
+      this.pid = await this.runc.create(this.id, this.bundle, io.runtimeStdio, io.console?.path);
+    } catch (err) {
+      await io.failed();
+      throw err;
     }
+    this.io = io;
+    // runc has sent the pty master by the time create returns; a failure here leaves a created task to delete.
+    await io.created();
     this.memoryCgroup = await memoryCgroupOf(this.pid);
     this.oomKillsAtStart = await readOomKills(this.memoryCgroup);
     if (this.memoryCgroup) this.oomWatch = this.watchOom(this.memoryCgroup, this.oomKillsAtStart);
@@ -61,6 +69,8 @@ export class InitProcess implements InitActions {
   /** Deletes the runtime's container; resolves with the exit, which a delete of a created task causes. */
   async delete(): Promise<ExitInfo> {
     await this.state.delete();
+    this.io?.closeAll();
+    for (const e of this.execs.values()) e.closeAllIO();
     // Never created (runc create failed): there is no process to wait for.
     if (this.pid === 0) return { pid: 0, status: 0, signal: null, exitedAt: new Date().toISOString(), oomKilled: false };
     return this.wait();
@@ -96,6 +106,18 @@ export class InitProcess implements InitActions {
   }
   runtimeResume() {
     return this.runc.resume(this.id, this.bundle);
+  }
+
+  /** ResizePty on the init's terminal. */
+  resize(width: number, height: number): void {
+    if (!this.io) throw failedPrecondition(`task ${this.id} has not been created`);
+    this.io.resize(width, height, `task ${this.id}`);
+  }
+
+  /** CloseIO: the init's stdin ends. */
+  closeIO(): void {
+    if (!this.io) throw failedPrecondition(`task ${this.id} has not been created`);
+    this.io.closeStdin();
   }
 
   pause() {
@@ -160,6 +182,9 @@ export class InitProcess implements InitActions {
       await Promise.race([this.oomWatch, new Promise((r) => setTimeout(r, 250))]);
     }
     const oomKilled = signal === 9 && this.oomKilled;
+    // Clients stop reading at the exit: let the last output reach them first (containerd does the same).
+    await this.io?.drained(OUTPUT_DRAIN_LIMIT_MS);
+    this.io?.closeAll();
     const exit: ExitInfo = { pid: this.pid, status, signal, exitedAt: new Date().toISOString(), oomKilled };
     this.exit = exit;
     this.state.exited(exit);

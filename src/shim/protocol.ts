@@ -6,6 +6,7 @@
  */
 import type { ErrorKind } from '../errors.js';
 import type { ShimAssignment } from './assignment.js';
+import type { LogRotation } from './rotating-log.js';
 
 /** Where the container's stdio goes: FIFO paths (like containerd's), a file, or nothing. */
 export interface StdioPaths {
@@ -15,7 +16,10 @@ export interface StdioPaths {
   terminal?: boolean;
 }
 
-export interface CreateParams extends StdioPaths {}
+export interface CreateParams extends StdioPaths {
+  /** Size-based rotation of the log file, when stdout is one (detached tasks); the shim's default otherwise. */
+  logRotation?: LogRotation;
+}
 
 /** The exit of a process, containerd-style: status is the exit code or 128+signal. */
 export interface ExitInfo {
@@ -39,6 +43,7 @@ export interface StateResult {
   stdout?: string;
   stderr?: string;
   stdin?: string;
+  terminal?: boolean;
 }
 
 /** Names an exec process; absent means the container's init. */
@@ -61,6 +66,10 @@ export interface ShimMethods {
   pids: { params: Record<string, never>; result: { pids: number[] } };
   /** Serve another container from this shim process (grouping); it gets its own socket in its bundle. */
   adopt: { params: ShimAssignment; result: Record<string, never> };
+  /** ResizePty: FailedPrecondition when the process has no terminal or has exited. */
+  resize: { params: ExecTarget & { width: number; height: number }; result: Record<string, never> };
+  /** CloseIO: the process's stdin ends. */
+  closeIO: { params: ExecTarget; result: Record<string, never> };
 }
 export type ShimMethod = keyof ShimMethods;
 

@@ -21,15 +21,15 @@ export class Runc {
   constructor(private readonly opts: RuntimeOptions) {}
 
   /** `runc create`: sets up the container and leaves init waiting for start. */
-  async create(id: string, bundle: string, stdio: [number, number, number]): Promise<number> {
+  async create(id: string, bundle: string, stdio: [number, number, number], consoleSocket?: string): Promise<number> {
     const pidFile = path.join(bundle, 'init.pid');
-    await this.run(['create', '--bundle', bundle, '--pid-file', pidFile, id], bundle, stdio);
+    await this.run(['create', '--bundle', bundle, '--pid-file', pidFile, ...consoleArgs(consoleSocket), id], bundle, stdio);
     return Number((await readFile(pidFile, 'utf8')).trim());
   }
 
   /** `runc exec --detach`: starts `process.json` in the container; its pid lands in `pidFile`. */
-  async exec(id: string, bundle: string, processFile: string, pidFile: string, stdio: [number, number, number]): Promise<void> {
-    await this.run(['exec', '--detach', '--process', processFile, '--pid-file', pidFile, id], bundle, stdio);
+  async exec(id: string, bundle: string, processFile: string, pidFile: string, stdio: [number, number, number], consoleSocket?: string): Promise<void> {
+    await this.run(['exec', '--detach', '--process', processFile, '--pid-file', pidFile, ...consoleArgs(consoleSocket), id], bundle, stdio);
   }
 
   async start(id: string, bundle: string): Promise<void> {
@@ -95,6 +95,11 @@ export class Runc {
       });
     });
   }
+}
+
+/** With a terminal, runc (and crun) send the pty master to this socket; the process's `terminal` must be true. */
+function consoleArgs(socket: string | undefined): string[] {
+  return socket ? ['--console-socket', socket] : [];
 }
 
 /** The last error-level message runc wrote to its JSON log, if any. */

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { unlink } from 'node:fs/promises';
-import { toRuntimeError } from '../errors.js';
+import { invalidArgument, toRuntimeError } from '../errors.js';
 import { parseAssignment, type ShimAssignment } from './assignment.js';
 import type { InitProcess } from './init-process.js';
 import { LineDecoder, type ShimEvent, type ShimRequest, type ShimResponse } from './protocol.js';
@@ -112,6 +112,21 @@ export class ShimServer {
       case 'adopt':
         await this.adopt(parseAssignment(JSON.stringify((req as ShimRequest<'adopt'>).params)));
         return {};
+      case 'resize': {
+        const p = (req as ShimRequest<'resize'>).params;
+        if (!Number.isInteger(p.width) || !Number.isInteger(p.height) || p.width < 0 || p.height < 0 || p.width > 0xffff || p.height > 0xffff) {
+          throw invalidArgument(`invalid terminal size ${p.width}x${p.height}`);
+        }
+        if (p.execId) init.exec(p.execId).resize(p.width, p.height);
+        else init.resize(p.width, p.height);
+        return {};
+      }
+      case 'closeIO': {
+        const { execId } = (req as ShimRequest<'closeIO'>).params;
+        if (execId) init.exec(execId).closeIO();
+        else init.closeIO();
+        return {};
+      }
     }
   }
 }

@@ -73,7 +73,22 @@ binary = "/usr/local/bin/runc"
       socketGroup: 998,
       runtime: { name: 'io.containerd.runc.v2', binary: '/usr/local/bin/runc' },
       registry: DEFAULT_CONFIG.registry,
+      logs: { maxBytes: 10 * 1024 * 1024, keep: 3 },
     });
+  });
+
+  it('reads log rotation from [logs]: a size with a unit or a byte count, and the files kept', async () => {
+    expect((await loadConfig(await file('[logs]\nmax_size = "64K"\nmax_files = 0\n'))).logs).to.deep.equal({ maxBytes: 65536, keep: 0 });
+    expect((await loadConfig(await file('[logs]\nmax_size = 1048576\n'))).logs).to.deep.equal({ maxBytes: 1048576, keep: 3 });
+  });
+
+  it('rejects a log rotation that cannot work, naming the key', async () => {
+    expect((await rejects('[logs]\nmax_size = "10Q"\n')).message).to.contain('logs.max_size');
+    expect((await rejects('[logs]\nmax_size = 100\n')).message).to.contain('at least 4096');
+    expect((await rejects('[logs]\nmax_files = -1\n')).message).to.contain('0..100');
+    expect((await rejects('[logs]\nmax_files = 1.5\n')).message).to.contain('logs.max_files');
+    expect((await rejects('[logs]\nkeep = 2\n')).message).to.contain('logs.keep');
+    expect((await rejects('logs = 5\n')).message).to.contain('[logs] must be a table');
   });
 
   it('does not let one load change the defaults of the next', async () => {

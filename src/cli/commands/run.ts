@@ -2,7 +2,7 @@ import { chainId } from '../../snapshot/chain-id.js';
 import { validateDigest } from '../../snapshot/digest.js';
 import { parseCpus, parseMemory, parsePids, type ResourceLimits } from '../../oci/limits.js';
 import { validateIdentifier } from '../../oci/identifiers.js';
-import { generateSpec, withCapabilities, withCwd, withEnv, withExtraResources, withHostname, withHostNetwork, withImageConfig, withLimits, withMount, withPrivileged, withReadonlyRootfs, type SpecOpt } from '../../oci/spec.js';
+import { generateSpec, withCapabilities, withCwd, withEnv, withExtraResources, withHostname, withHostNetwork, withImageConfig, withLimits, withMount, withPrivileged, withReadonlyRootfs, withTerminal, type SpecOpt } from '../../oci/spec.js';
 import { TYPE_URLS } from '../../type-urls.js';
 import { packAny } from '../../wire/any.js';
 import { USER_ANNOTATION } from '../../oci/user.js';
@@ -11,6 +11,7 @@ import { invalidArgument } from '../../errors.js';
 import type { OptionSpec, Parsed } from '../args.js';
 import type { DaemonClient } from '../client.js';
 import { FifoSet } from '../fifo.js';
+import { followTerminalSize, forwardSignals, handleInterrupts, RawTerminal } from '../terminal.js';
 import { resolveImageConfig } from '../image-config.js';
 import { normalizeImageRef } from '../image-ref.js';
 
@@ -19,7 +20,9 @@ export const RUNTIME = 'io.containerd.runc.v2';
 
 export const runOptions: Record<string, OptionSpec> = {
   rm: { type: 'boolean', description: 'remove the container (and its snapshot) after it exits' },
-  detach: { type: 'boolean', short: 'd', description: 'start the container and return' },
+  detach: { type: 'boolean', short: 'd', description: 'start the container and return (output to its log; see logs, tasks attach)' },
+  tty: { type: 'boolean', short: 't', description: 'give the container a terminal (raw mode here with -i; resizes follow)' },
+  interactive: { type: 'boolean', short: 'i', description: "attach the container's stdin (kept for tasks attach with -d)" },
   memory: { type: 'string', description: 'memory limit, e.g. 64M (MemoryMax of the scope)', placeholder: 'SIZE' },
   cpus: { type: 'string', description: 'CPU limit, e.g. 0.5 (CPUQuotaPerSecUSec of the scope)', placeholder: 'N' },
   pids: { type: 'string', description: 'maximum number of tasks (TasksMax of the scope)', placeholder: 'N' },
@@ -64,6 +67,7 @@ function optionsFrom(o: Parsed['options'], id: string): SpecOpt[] {
     extra.cpusetCpus = o['cpuset-cpus'];
   }
   if (Object.keys(extra).length) opts.push(withExtraResources(extra));
+  if (o.tty) opts.push(withTerminal());
   if (typeof o.slice === 'string') {
     if (!/^[A-Za-z0-9_.-]+\.slice$/.test(o.slice)) throw invalidArgument(`--slice "${o.slice}" must be a unit name ending in .slice`);
     const slice = o.slice;
@@ -93,6 +97,10 @@ function limitsFrom(o: Parsed['options']): ResourceLimits {
  * `ctr-ts run`: the same calls `ctr run` makes (Images, Content, Snapshots,
  * Containers, Tasks), so our daemon is exercised as containerd clients use
  * it. Anything this command created is removed again if a later step fails.
+ *
+ * Attached, the container's exit code is ours. Without a raw terminal, the
+ * first Ctrl-C is passed on as SIGINT and a second within 3 s kills the task
+ * with SIGKILL, so a container that ignores SIGINT cannot trap the user.
  */
 export async function run(client: DaemonClient, args: Parsed, stateDir: string): Promise<number> {
   const [imageArg, id] = args.positionals;
@@ -120,6 +128,10 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
   await client.call('snapshots', 'Prepare', { snapshotter: SNAPSHOTTER, key: id, parent: parent ?? '', labels: {} });
   const undo: Array<() => Promise<unknown>> = [() => client.call('snapshots', 'Remove', { snapshotter: SNAPSHOTTER, key: id })];
   let fifos: FifoSet | undefined;
+  let raw: RawTerminal | undefined;
+  let keepFifos = false;
+  const tty = Boolean(o.tty);
+  const interactive = Boolean(o.interactive);
   try {
     await client.call('containers', 'Create', {
       container: {
@@ -129,21 +141,34 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
       },
     });
     undo.push(() => client.call('containers', 'Delete', { id }));
-    fifos = o.detach ? undefined : new FifoSet(stateDir, id);
+    // Detached, output goes to the task's log; with -i its stdin FIFO stays for `tasks attach`.
+    if (!o.detach) fifos = new FifoSet(stateDir, id, { stdin: interactive, stderr: !tty });
+    else if (interactive) fifos = new FifoSet(stateDir, id, { stdin: true, output: false });
     fifos?.open();
-    await client.call('tasks', 'Create', { container_id: id, stdout: fifos?.stdout ?? '', stderr: fifos?.stderr ?? '' });
+    await client.call('tasks', 'Create', {
+      container_id: id, stdin: fifos?.stdin ?? '', stdout: fifos?.stdout ?? '', stderr: fifos?.stderr ?? '', terminal: tty,
+    });
     const drained = fifos?.copyTo(process.stdout, process.stderr);
     undo.push(() => client.call('tasks', 'Delete', { container_id: id }));
-    const waiting = client.call('tasks', 'Wait', { container_id: id });
+    // The initial size before start, so the first thing the container runs sees it.
+    const stopResizing = tty ? await followTerminalSize(client, { containerId: id }) : undefined;
+    if (o.detach) {
+      await client.call('tasks', 'Start', { container_id: id });
+      stopResizing?.();
+      keepFifos = true;
+      return 0;
+    }
+    // Before start: the container's first output or prompt may come before Start's answer.
+    if (tty && interactive) raw = RawTerminal.enter(); // Ctrl-C now reaches the container through its terminal
+    else handleInterrupts(client, { containerId: id });
+    forwardSignals(client, { containerId: id });
+    const waiting = client.call('tasks', 'Wait', { container_id: id }); // before start: a fast exit is not missed
     await client.call('tasks', 'Start', { container_id: id });
-    if (o.detach) return 0;
-
-    const forward = (signal: NodeJS.Signals, number: number) =>
-      process.on(signal, () => void client.call('tasks', 'Kill', { container_id: id, signal: number, all: false }).catch(() => {}));
-    forward('SIGINT', 2);
-    forward('SIGTERM', 15);
+    if (interactive) fifos?.feedStdin(process.stdin, () => client.call('tasks', 'CloseIO', { container_id: id, exec_id: '', stdin: true }));
     const exit = await waiting;
     await drained;
+    stopResizing?.();
+    raw?.restore();
     undo.pop(); // the task is deleted below either way
     const { headers } = await client.callWithHeaders('tasks', 'Delete', { container_id: id });
     if (headers.get(OOM_HEADER)[0] === 'true') {
@@ -155,7 +180,8 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
     await runAll(undo.reverse());
     throw err;
   } finally {
-    fifos?.remove();
+    raw?.restore();
+    fifos?.remove(keepFifos);
   }
 }
 

@@ -3,6 +3,7 @@ import { failedPrecondition } from '../../errors.js';
 import type { ContainerStore } from '../metadata/containers.js';
 import { logPath, type TaskManager } from '../tasks/task-manager.js';
 import { rm } from 'node:fs/promises';
+import { rotatedLogs } from '../../shim/rotating-log.js';
 import { containerFromProto, containerToProto } from './convert.js';
 import { namespaceOf, serverStream, unary } from './handlers.js';
 import type { NamespaceStore } from '../metadata/namespaces.js';
@@ -36,7 +37,9 @@ export function containersService(store: ContainerStore, namespaces: NamespaceSt
       const ns = namespaceOf(call);
       if (tasks.has(ns, req.id)) throw failedPrecondition(`container "${req.id}" has a task: delete the task first (ctr-ts tasks rm ${req.id})`);
       store.delete(ns, req.id);
-      await rm(logPath(logRoot, ns, req.id), { force: true });
+      const log = logPath(logRoot, ns, req.id);
+      await rm(log, { force: true });
+      for (const rotated of await rotatedLogs(log)) await rm(rotated, { force: true });
       events.publish(ns, 'containerDelete', { id: req.id });
       return {};
     }),

@@ -63,17 +63,24 @@ export function tasksService(tasks: TaskManager): TasksHandlers {
     }),
     Exec: unary(async (req, call) => {
       if (!req.exec_id) throw invalidArgument('exec id is required');
-      if (req.terminal) throw unimplemented('exec with a terminal (-t) is not supported yet');
       if (req.spec?.type_url !== TYPE_URLS.process) throw invalidArgument(`exec spec must be ${TYPE_URLS.process}`);
-      const spec = unpackJsonAny<{ args?: string[] }>(req.spec);
+      const spec = unpackJsonAny<{ args?: string[]; terminal?: boolean }>(req.spec);
       if (!spec.args?.length) throw invalidArgument('exec spec needs args');
+      if (Boolean(spec.terminal) !== req.terminal) throw invalidArgument(`exec terminal=${req.terminal} but its spec says terminal=${Boolean(spec.terminal)}: they must agree`);
       await tasks.exec(namespaceOf(call), req.container_id, req.exec_id, spec, {
-        stdin: req.stdin || undefined, stdout: req.stdout || undefined, stderr: req.stderr || undefined, terminal: false,
+        stdin: req.stdin || undefined, stdout: req.stdout || undefined, stderr: req.stderr || undefined, terminal: req.terminal,
       });
       return {};
     }),
-    ResizePty: notImplemented('Tasks', 'ResizePty'),
-    CloseIO: notImplemented('Tasks', 'CloseIO'),
+    ResizePty: unary(async (req, call) => {
+      await tasks.resizePty(namespaceOf(call), req.container_id, req.exec_id || undefined, req.width, req.height);
+      return {};
+    }),
+    CloseIO: unary(async (req, call) => {
+      // containerd's only IO to close is stdin; a request without it asks for nothing.
+      if (req.stdin) await tasks.closeIO(namespaceOf(call), req.container_id, req.exec_id || undefined);
+      return {};
+    }),
     Pause: unary(async (req, call) => {
       await tasks.pause(namespaceOf(call), req.container_id);
       return {};

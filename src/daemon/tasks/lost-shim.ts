@@ -40,6 +40,8 @@ export class LostShim implements ShimConnection {
         throw notFound(`task ${this.id}: process already finished (its shim is gone)`);
       case 'pause':
       case 'resume':
+      case 'resize':
+      case 'closeIO':
         throw failedPrecondition(`task ${this.id} has stopped (its shim is gone)`);
       case 'pids':
         return { pids: [] };

@@ -9,6 +9,7 @@ import { resolveUser, USER_ANNOTATION } from '../../oci/user.js';
 import { ShimClient, type ShimConnection } from '../../shim/client.js';
 import { ShimLauncher } from '../../shim/launcher.js';
 import { Runc } from '../../shim/runc.js';
+import { rotatedLogs } from '../../shim/rotating-log.js';
 import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
 import type { Machined } from '../../systemd/machined.js';
 import { isValidMachineName } from '../../systemd/machined.js';
@@ -123,7 +124,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       timer.mark('shim');
       cleanup.push('stop scope', () => this.stopScope(scope));
       // A new shim moves to its own scope while runc creates the container.
-      const [{ pid }] = await Promise.all([shim.call('create', stdio), placed]);
+      const [{ pid }] = await Promise.all([shim.call('create', { ...stdio, logRotation: this.d.config.logs }), placed]);
       timer.mark('runtime-create');
       // crun puts its limits on a "container" cgroup below the scope; give the scope itself the same
       // limits over D-Bus so systemd tells the truth about it. (runc sets them on the scope.)
@@ -216,6 +217,19 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     this.d.events.publish(namespace, 'taskResumed', { container_id: id });
   }
 
+  /** ResizePty: the shim refuses (FailedPrecondition) a process without a terminal. */
+  async resizePty(namespace: string, id: string, execId: string | undefined, width: number, height: number): Promise<void> {
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 0xffff || height > 0xffff) {
+      throw invalidArgument(`invalid terminal size ${width}x${height}: width and height must be 1..65535`);
+    }
+    await this.get(namespace, id).shim.call('resize', { ...(execId ? { execId } : {}), width, height });
+  }
+
+  /** CloseIO: the process's stdin ends, so a program reading it sees EOF. */
+  async closeIO(namespace: string, id: string, execId: string | undefined): Promise<void> {
+    await this.get(namespace, id).shim.call('closeIO', execId ? { execId } : {});
+  }
+
   async pids(namespace: string, id: string): Promise<number[]> {
     return (await this.get(namespace, id).shim.call('pids', {})).pids;
   }
@@ -274,7 +288,21 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     if (task.group && ![...this.tasks.values()].some((t) => t.namespace === task.namespace && t.group === task.group)) {
       await rm(groupDir(this.d.config.state, task.namespace, task.group), { recursive: true, force: true });
     }
+    await this.removeDetachedStdin(task);
     timer.mark('bundle');
+  }
+
+  /**
+   * `ctr-ts run -d -i` leaves its stdin FIFO in `<state>/fifo/<id>-*` for
+   * `tasks attach`; nobody else holds it once the task is gone.
+   */
+  private async removeDetachedStdin(task: Task): Promise<void> {
+    const stdin = task.stdio.stdin;
+    if (!stdin || task.stdio.stdout !== logPath(this.d.config.root, task.namespace, task.id)) return;
+    const dir = path.dirname(stdin);
+    if (path.dirname(dir) === path.join(this.d.config.state, 'fifo') && path.basename(dir).startsWith(`${task.id}-`)) {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Frees machine, scope and rootfs mount; with `killFirst`, also whatever runc still runs. */
@@ -289,16 +317,17 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   }
 
   /**
-   * A task created without any stdio (`run -d`, `ctr run -d`) writes its
-   * output to a log file that outlives the task: `ctr-ts logs` reads it,
-   * and it goes when the container is deleted.
+   * A task created without any output (`run -d`, `ctr run -d`, also with a
+   * terminal) writes it to a log file that outlives the task and that the
+   * shim rotates by size: `ctr-ts logs` and `tasks attach` read it, and it
+   * goes when the container is deleted.
    */
   private async stdioFor(namespace: string, id: string, opts: CreateTaskOptions): Promise<StdioPaths> {
     const stdio = { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, terminal: opts.terminal };
-    if (stdio.stdout || stdio.stderr || stdio.terminal) return stdio;
+    if (stdio.stdout || stdio.stderr) return stdio;
     const log = logPath(this.d.config.root, namespace, id);
     await mkdir(path.dirname(log), { recursive: true, mode: 0o700 });
-    await rm(log, { force: true });
+    for (const old of [log, ...(await rotatedLogs(log))]) await rm(old, { force: true });
     return { ...stdio, stdout: log, stderr: log };
   }
 
