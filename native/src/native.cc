@@ -439,7 +439,16 @@ Napi::Value Unmount(const Napi::CallbackInfo& info) {
   });
 }
 
+// fcntl(FD_CLOEXEC) on a descriptor a library opened without it (LMDB):
+// otherwise every shim and runc the daemon starts inherits it.
+void SetCloseOnExec(const Napi::CallbackInfo& info) {
+  int fd = Int32Arg(info, 0, "fd");
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) throw ErrnoError(info.Env(), errno, "fcntl");
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setCloseOnExec", Napi::Function::New(env, SetCloseOnExec));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("unmount", Napi::Function::New(env, Unmount));
   exports.Set("pipe", Napi::Function::New(env, MakePipe));

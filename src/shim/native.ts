@@ -1,6 +1,6 @@
 // Typed wrapper over the project's N-API helper (native/src/native.cc): subreaper,
 // waitid on a re-parented pid, SCM_RIGHTS receive, pty resize, mount(2).
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
@@ -18,6 +18,7 @@ interface Addon {
   waitForOomKill(dir: string, baseline: number): Promise<number>;
   mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
+  setCloseOnExec(fd: number): void;
 }
 
 const ADDON = join('native', 'build', 'Release', 'containerd_ts_native.node');
@@ -96,4 +97,26 @@ export function mount(source: string, target: string, fstype: string, flags: num
 /** umount2(2) on a worker thread; rejects with code 'EINVAL' when `target` is not a mount point, 'EBUSY' when in use. */
 export function unmount(target: string, flags = 0): Promise<void> {
   return native().unmount(target, flags);
+}
+
+/**
+ * Marks every descriptor of this process that points under `dir` close-on-exec
+ * (LMDB opens its files without O_CLOEXEC, so each child would inherit them).
+ * Returns how many it marked.
+ */
+export function closeOnExecUnder(dir: string): number {
+  let marked = 0;
+  for (const name of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${name}`);
+    } catch {
+      continue; // closed meanwhile (the directory listing's own fd, for one)
+    }
+    if (target.startsWith(`${dir}/`)) {
+      native().setCloseOnExec(Number(name));
+      marked++;
+    }
+  }
+  return marked;
 }

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { isRuntimeError, type ErrorKind } from '../../src/errors.js';
 import { ContainerStore } from '../../src/daemon/metadata/containers.js';
@@ -59,6 +61,14 @@ describe('daemon/metadata (LMDB)', () => {
   afterEach(async () => {
     await db.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps its files from children: a process the daemon starts (a shim, runc) inherits no LMDB descriptor', () => {
+    const fds = execFileSync('sh', ['-c', 'for f in /proc/$$/fd/*; do readlink "$f"; done'], { encoding: 'utf8' });
+    expect(fds.split('\n').filter((l) => l.includes('/metadata/'))).to.deep.equal([]);
+    // ... while this process does hold them (the check above is not vacuous).
+    const own = readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } });
+    expect(own.some((l) => l.startsWith(`${dir}/metadata/`))).to.equal(true);
   });
 
   describe('namespaces', () => {

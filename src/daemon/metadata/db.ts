@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { closeOnExecUnder } from '../../shim/native.js';
 
 /**
  * The single LMDB environment under the root dir. Each store gets its own
@@ -23,6 +24,8 @@ export class MetadataDb {
     this.images = this.root.openDB<ImageRecord, string>({ name: 'images' });
     this.containers = this.root.openDB<ContainerRecord, string>({ name: 'containers' });
     this.snapshots = this.root.openDB({ name: 'snapshots' });
+    // Shims and runc must not inherit the environment's descriptors.
+    closeOnExecUnder(dir);
   }
 
   /** Runs `fn` as one write transaction. */
