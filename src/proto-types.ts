@@ -1388,6 +1388,279 @@ export interface RuntimeOptionsV1Options {
   config_path: string; // 2
 }
 
+// github.com/containerd/cgroups/stats/v1/metrics.proto
+
+/** io.containerd.cgroups.v1.Metrics */
+export interface CgroupsV1Metrics {
+  hugetlb: CgroupsV1HugetlbStat[]; // 1
+  pids: CgroupsV1PidsStat | null; // 2
+  cpu: CgroupsV1CPUStat | null; // 3
+  memory: CgroupsV1MemoryStat | null; // 4
+  blkio: CgroupsV1BlkIOStat | null; // 5
+  rdma: CgroupsV1RdmaStat | null; // 6
+  network: CgroupsV1NetworkStat[]; // 7
+  cgroup_stats: CgroupsV1CgroupStats | null; // 8
+  memory_oom_control: CgroupsV1MemoryOomControl | null; // 9
+}
+
+/** io.containerd.cgroups.v1.HugetlbStat */
+export interface CgroupsV1HugetlbStat {
+  usage: Int64; // 1
+  max: Int64; // 2
+  failcnt: Int64; // 3
+  pagesize: string; // 4
+}
+
+/** io.containerd.cgroups.v1.PidsStat */
+export interface CgroupsV1PidsStat {
+  current: Int64; // 1
+  limit: Int64; // 2
+}
+
+/** io.containerd.cgroups.v1.CPUStat */
+export interface CgroupsV1CPUStat {
+  usage: CgroupsV1CPUUsage | null; // 1
+  throttling: CgroupsV1Throttle | null; // 2
+}
+
+/** io.containerd.cgroups.v1.CPUUsage */
+export interface CgroupsV1CPUUsage {
+  total: Int64; // 1
+  kernel: Int64; // 2
+  user: Int64; // 3
+  per_cpu: Int64[]; // 4
+}
+
+/** io.containerd.cgroups.v1.Throttle */
+export interface CgroupsV1Throttle {
+  periods: Int64; // 1
+  throttled_periods: Int64; // 2
+  throttled_time: Int64; // 3
+}
+
+/** io.containerd.cgroups.v1.MemoryStat */
+export interface CgroupsV1MemoryStat {
+  cache: Int64; // 1
+  rss: Int64; // 2
+  rss_huge: Int64; // 3
+  mapped_file: Int64; // 4
+  dirty: Int64; // 5
+  writeback: Int64; // 6
+  pg_pg_in: Int64; // 7
+  pg_pg_out: Int64; // 8
+  pg_fault: Int64; // 9
+  pg_maj_fault: Int64; // 10
+  inactive_anon: Int64; // 11
+  active_anon: Int64; // 12
+  inactive_file: Int64; // 13
+  active_file: Int64; // 14
+  unevictable: Int64; // 15
+  hierarchical_memory_limit: Int64; // 16
+  hierarchical_swap_limit: Int64; // 17
+  total_cache: Int64; // 18
+  total_rss: Int64; // 19
+  total_rss_huge: Int64; // 20
+  total_mapped_file: Int64; // 21
+  total_dirty: Int64; // 22
+  total_writeback: Int64; // 23
+  total_pg_pg_in: Int64; // 24
+  total_pg_pg_out: Int64; // 25
+  total_pg_fault: Int64; // 26
+  total_pg_maj_fault: Int64; // 27
+  total_inactive_anon: Int64; // 28
+  total_active_anon: Int64; // 29
+  total_inactive_file: Int64; // 30
+  total_active_file: Int64; // 31
+  total_unevictable: Int64; // 32
+  usage: CgroupsV1MemoryEntry | null; // 33
+  swap: CgroupsV1MemoryEntry | null; // 34
+  kernel: CgroupsV1MemoryEntry | null; // 35
+  kernel_tcp: CgroupsV1MemoryEntry | null; // 36
+}
+
+/** io.containerd.cgroups.v1.MemoryEntry */
+export interface CgroupsV1MemoryEntry {
+  limit: Int64; // 1
+  usage: Int64; // 2
+  max: Int64; // 3
+  failcnt: Int64; // 4
+}
+
+/** io.containerd.cgroups.v1.MemoryOomControl */
+export interface CgroupsV1MemoryOomControl {
+  oom_kill_disable: Int64; // 1
+  under_oom: Int64; // 2
+  oom_kill: Int64; // 3
+}
+
+/** io.containerd.cgroups.v1.BlkIOStat */
+export interface CgroupsV1BlkIOStat {
+  io_service_bytes_recursive: CgroupsV1BlkIOEntry[]; // 1
+  io_serviced_recursive: CgroupsV1BlkIOEntry[]; // 2
+  io_queued_recursive: CgroupsV1BlkIOEntry[]; // 3
+  io_service_time_recursive: CgroupsV1BlkIOEntry[]; // 4
+  io_wait_time_recursive: CgroupsV1BlkIOEntry[]; // 5
+  io_merged_recursive: CgroupsV1BlkIOEntry[]; // 6
+  io_time_recursive: CgroupsV1BlkIOEntry[]; // 7
+  sectors_recursive: CgroupsV1BlkIOEntry[]; // 8
+}
+
+/** io.containerd.cgroups.v1.BlkIOEntry */
+export interface CgroupsV1BlkIOEntry {
+  op: string; // 1
+  device: string; // 2
+  major: Int64; // 3
+  minor: Int64; // 4
+  value: Int64; // 5
+}
+
+/** io.containerd.cgroups.v1.RdmaStat */
+export interface CgroupsV1RdmaStat {
+  current: CgroupsV1RdmaEntry[]; // 1
+  limit: CgroupsV1RdmaEntry[]; // 2
+}
+
+/** io.containerd.cgroups.v1.RdmaEntry */
+export interface CgroupsV1RdmaEntry {
+  device: string; // 1
+  hca_handles: number; // 2
+  hca_objects: number; // 3
+}
+
+/** io.containerd.cgroups.v1.NetworkStat */
+export interface CgroupsV1NetworkStat {
+  name: string; // 1
+  rx_bytes: Int64; // 2
+  rx_packets: Int64; // 3
+  rx_errors: Int64; // 4
+  rx_dropped: Int64; // 5
+  tx_bytes: Int64; // 6
+  tx_packets: Int64; // 7
+  tx_errors: Int64; // 8
+  tx_dropped: Int64; // 9
+}
+
+/** io.containerd.cgroups.v1.CgroupStats */
+export interface CgroupsV1CgroupStats {
+  nr_sleeping: Int64; // 1
+  nr_running: Int64; // 2
+  nr_stopped: Int64; // 3
+  nr_uninterruptible: Int64; // 4
+  nr_io_wait: Int64; // 5
+}
+
+// github.com/containerd/cgroups/v2/stats/metrics.proto
+
+/** io.containerd.cgroups.v2.Metrics */
+export interface CgroupsV2Metrics {
+  pids: CgroupsV2PidsStat | null; // 1
+  cpu: CgroupsV2CPUStat | null; // 2
+  memory: CgroupsV2MemoryStat | null; // 4
+  rdma: CgroupsV2RdmaStat | null; // 5
+  io: CgroupsV2IOStat | null; // 6
+  hugetlb: CgroupsV2HugeTlbStat[]; // 7
+  memory_events: CgroupsV2MemoryEvents | null; // 8
+}
+
+/** io.containerd.cgroups.v2.PidsStat */
+export interface CgroupsV2PidsStat {
+  current: Int64; // 1
+  limit: Int64; // 2
+}
+
+/** io.containerd.cgroups.v2.CPUStat */
+export interface CgroupsV2CPUStat {
+  usage_usec: Int64; // 1
+  user_usec: Int64; // 2
+  system_usec: Int64; // 3
+  nr_periods: Int64; // 4
+  nr_throttled: Int64; // 5
+  throttled_usec: Int64; // 6
+}
+
+/** io.containerd.cgroups.v2.MemoryStat */
+export interface CgroupsV2MemoryStat {
+  anon: Int64; // 1
+  file: Int64; // 2
+  kernel_stack: Int64; // 3
+  slab: Int64; // 4
+  sock: Int64; // 5
+  shmem: Int64; // 6
+  file_mapped: Int64; // 7
+  file_dirty: Int64; // 8
+  file_writeback: Int64; // 9
+  anon_thp: Int64; // 10
+  inactive_anon: Int64; // 11
+  active_anon: Int64; // 12
+  inactive_file: Int64; // 13
+  active_file: Int64; // 14
+  unevictable: Int64; // 15
+  slab_reclaimable: Int64; // 16
+  slab_unreclaimable: Int64; // 17
+  pgfault: Int64; // 18
+  pgmajfault: Int64; // 19
+  workingset_refault: Int64; // 20
+  workingset_activate: Int64; // 21
+  workingset_nodereclaim: Int64; // 22
+  pgrefill: Int64; // 23
+  pgscan: Int64; // 24
+  pgsteal: Int64; // 25
+  pgactivate: Int64; // 26
+  pgdeactivate: Int64; // 27
+  pglazyfree: Int64; // 28
+  pglazyfreed: Int64; // 29
+  thp_fault_alloc: Int64; // 30
+  thp_collapse_alloc: Int64; // 31
+  usage: Int64; // 32
+  usage_limit: Int64; // 33
+  swap_usage: Int64; // 34
+  swap_limit: Int64; // 35
+}
+
+/** io.containerd.cgroups.v2.MemoryEvents */
+export interface CgroupsV2MemoryEvents {
+  low: Int64; // 1
+  high: Int64; // 2
+  max: Int64; // 3
+  oom: Int64; // 4
+  oom_kill: Int64; // 5
+}
+
+/** io.containerd.cgroups.v2.RdmaStat */
+export interface CgroupsV2RdmaStat {
+  current: CgroupsV2RdmaEntry[]; // 1
+  limit: CgroupsV2RdmaEntry[]; // 2
+}
+
+/** io.containerd.cgroups.v2.RdmaEntry */
+export interface CgroupsV2RdmaEntry {
+  device: string; // 1
+  hca_handles: number; // 2
+  hca_objects: number; // 3
+}
+
+/** io.containerd.cgroups.v2.IOStat */
+export interface CgroupsV2IOStat {
+  usage: CgroupsV2IOEntry[]; // 1
+}
+
+/** io.containerd.cgroups.v2.IOEntry */
+export interface CgroupsV2IOEntry {
+  major: Int64; // 1
+  minor: Int64; // 2
+  rbytes: Int64; // 3
+  wbytes: Int64; // 4
+  rios: Int64; // 5
+  wios: Int64; // 6
+}
+
+/** io.containerd.cgroups.v2.HugeTlbStat */
+export interface CgroupsV2HugeTlbStat {
+  current: Int64; // 1
+  max: Int64; // 2
+  pagesize: string; // 3
+}
+
 /** Method maps by the short service names used in ContainerdApi.services. */
 export interface ContainerdServiceMethods {
   /** containerd.services.version.v1.Version */
@@ -1590,6 +1863,31 @@ export interface MessageTypeMap {
   'containerd.runc.v1.ProcessDetails': RuncV1ProcessDetails;
   'google.rpc.Status': RpcStatus;
   'runtimeoptions.v1.Options': RuntimeOptionsV1Options;
+  'io.containerd.cgroups.v1.Metrics': CgroupsV1Metrics;
+  'io.containerd.cgroups.v1.HugetlbStat': CgroupsV1HugetlbStat;
+  'io.containerd.cgroups.v1.PidsStat': CgroupsV1PidsStat;
+  'io.containerd.cgroups.v1.CPUStat': CgroupsV1CPUStat;
+  'io.containerd.cgroups.v1.CPUUsage': CgroupsV1CPUUsage;
+  'io.containerd.cgroups.v1.Throttle': CgroupsV1Throttle;
+  'io.containerd.cgroups.v1.MemoryStat': CgroupsV1MemoryStat;
+  'io.containerd.cgroups.v1.MemoryEntry': CgroupsV1MemoryEntry;
+  'io.containerd.cgroups.v1.MemoryOomControl': CgroupsV1MemoryOomControl;
+  'io.containerd.cgroups.v1.BlkIOStat': CgroupsV1BlkIOStat;
+  'io.containerd.cgroups.v1.BlkIOEntry': CgroupsV1BlkIOEntry;
+  'io.containerd.cgroups.v1.RdmaStat': CgroupsV1RdmaStat;
+  'io.containerd.cgroups.v1.RdmaEntry': CgroupsV1RdmaEntry;
+  'io.containerd.cgroups.v1.NetworkStat': CgroupsV1NetworkStat;
+  'io.containerd.cgroups.v1.CgroupStats': CgroupsV1CgroupStats;
+  'io.containerd.cgroups.v2.Metrics': CgroupsV2Metrics;
+  'io.containerd.cgroups.v2.PidsStat': CgroupsV2PidsStat;
+  'io.containerd.cgroups.v2.CPUStat': CgroupsV2CPUStat;
+  'io.containerd.cgroups.v2.MemoryStat': CgroupsV2MemoryStat;
+  'io.containerd.cgroups.v2.MemoryEvents': CgroupsV2MemoryEvents;
+  'io.containerd.cgroups.v2.RdmaStat': CgroupsV2RdmaStat;
+  'io.containerd.cgroups.v2.RdmaEntry': CgroupsV2RdmaEntry;
+  'io.containerd.cgroups.v2.IOStat': CgroupsV2IOStat;
+  'io.containerd.cgroups.v2.IOEntry': CgroupsV2IOEntry;
+  'io.containerd.cgroups.v2.HugeTlbStat': CgroupsV2HugeTlbStat;
   'google.protobuf.Any': Any;
   'google.protobuf.Timestamp': Timestamp;
   'google.protobuf.Duration': Duration;
@@ -1760,4 +2058,29 @@ export const MESSAGE_TYPE_NAMES: readonly MessageName[] = [
   'containerd.linux.runc.CheckpointOptions',
   'containerd.linux.runc.ProcessDetails',
   'runtimeoptions.v1.Options',
+  'io.containerd.cgroups.v1.Metrics',
+  'io.containerd.cgroups.v1.HugetlbStat',
+  'io.containerd.cgroups.v1.PidsStat',
+  'io.containerd.cgroups.v1.CPUStat',
+  'io.containerd.cgroups.v1.CPUUsage',
+  'io.containerd.cgroups.v1.Throttle',
+  'io.containerd.cgroups.v1.MemoryStat',
+  'io.containerd.cgroups.v1.MemoryEntry',
+  'io.containerd.cgroups.v1.MemoryOomControl',
+  'io.containerd.cgroups.v1.BlkIOStat',
+  'io.containerd.cgroups.v1.BlkIOEntry',
+  'io.containerd.cgroups.v1.RdmaStat',
+  'io.containerd.cgroups.v1.RdmaEntry',
+  'io.containerd.cgroups.v1.NetworkStat',
+  'io.containerd.cgroups.v1.CgroupStats',
+  'io.containerd.cgroups.v2.Metrics',
+  'io.containerd.cgroups.v2.PidsStat',
+  'io.containerd.cgroups.v2.CPUStat',
+  'io.containerd.cgroups.v2.MemoryStat',
+  'io.containerd.cgroups.v2.MemoryEvents',
+  'io.containerd.cgroups.v2.RdmaStat',
+  'io.containerd.cgroups.v2.RdmaEntry',
+  'io.containerd.cgroups.v2.IOStat',
+  'io.containerd.cgroups.v2.IOEntry',
+  'io.containerd.cgroups.v2.HugeTlbStat',
 ];

@@ -56,6 +56,8 @@ export const PROTO_FILES: readonly string[] = [
   'github.com/containerd/containerd/runtime/v2/runc/options/oci.proto',
   'github.com/containerd/containerd/runtime/linux/runctypes/runc.proto',
   'github.com/containerd/containerd/pkg/runtimeoptions/v1/api.proto',
+  'github.com/containerd/cgroups/stats/v1/metrics.proto',
+  'github.com/containerd/cgroups/v2/stats/metrics.proto',
 ];
 
 /**

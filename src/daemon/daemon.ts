@@ -47,7 +47,11 @@ export class Daemon {
     this.images = new ImageStore(this.db);
     this.containers = new ContainerStore(this.db);
     this.snapshotter = new OverlaySnapshotter({ root: config.root, db: this.db.snapshots });
-    this.bus = new SystemBus();
+    this.bus = new SystemBus({
+      // The connection comes back on the next call (see bus.ts); the log says when it went and came.
+      onConnectionChange: (change, reason) =>
+        change === 'lost' ? this.log.warn('system bus connection lost', { reason }) : this.log.info('system bus reconnected'),
+    });
     this.systemd = createSystemd({ bus: this.bus });
     this.machined = createMachined({ bus: this.bus });
     const snapshotter = this.snapshotter;

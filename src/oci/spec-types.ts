@@ -1,3 +1,5 @@
+import type { SeccompProfile } from './seccomp.js';
+
 /** The parts of the OCI runtime-spec (config.json) that containerd-ts writes and reads. */
 export interface RuntimeSpec {
   ociVersion: string;
@@ -42,5 +44,5 @@ export interface SpecLinux {
   resources?: SpecResources;
   maskedPaths?: string[];
   readonlyPaths?: string[];
-  seccomp?: unknown;
+  seccomp?: SeccompProfile;
 }

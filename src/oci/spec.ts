@@ -3,6 +3,7 @@ import { invalidArgument } from '../errors.js';
 import type { ImageConfig } from './image-types.js';
 import type { ResourceLimits } from './limits.js';
 import type { RuntimeSpec } from './spec-types.js';
+import { defaultSeccompProfile, type SeccompChoice, type SeccompProfile } from './seccomp.js';
 
 /** A composable change to a runtime spec, like containerd's oci.SpecOpts. */
 export type SpecOpt = (spec: RuntimeSpec) => void;
@@ -51,14 +52,26 @@ export function defaultSpec(): RuntimeSpec {
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
       ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      seccomp: markDefault(defaultSeccompProfile(DEFAULT_CAPABILITIES)),
     },
   };
+}
+
+/** Default profiles are rebuilt for the final capabilities once every option is applied (see generateSpec). */
+const defaultProfiles = new WeakSet<SeccompProfile>();
+function markDefault(p: SeccompProfile): SeccompProfile {
+  defaultProfiles.add(p);
+  return p;
 }
 
 /** Builds a spec from the default plus options, in order. */
 export function generateSpec(...opts: SpecOpt[]): RuntimeSpec {
   const spec = defaultSpec();
   for (const opt of opts) opt(spec);
+  // Capability-conditional syscalls follow the capabilities the options left (--cap-add SYS_ADMIN allows mount, ...).
+  if (spec.linux.seccomp && defaultProfiles.has(spec.linux.seccomp)) {
+    spec.linux.seccomp = defaultSeccompProfile(spec.process.capabilities?.bounding ?? []);
+  }
   return spec;
 }
 
@@ -217,6 +230,16 @@ export function withPrivileged(): SpecOpt {
     spec.linux.readonlyPaths = [];
     spec.linux.resources = { ...spec.linux.resources, devices: [{ allow: true, access: 'rwm' }] };
     spec.mounts = spec.mounts.map((m) => (m.destination === '/sys' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
+    delete spec.linux.seccomp; // like docker and podman: privileged means unconfined
+  };
+}
+
+/** --seccomp-profile: our default (for the final capabilities), none, or the user's profile. */
+export function withSeccomp(choice: SeccompChoice): SpecOpt {
+  return (spec) => {
+    if (choice.kind === 'unconfined') delete spec.linux.seccomp;
+    else if (choice.kind === 'default') spec.linux.seccomp = markDefault(defaultSeccompProfile(spec.process.capabilities?.bounding ?? []));
+    else spec.linux.seccomp = choice.profile;
   };
 }
 

@@ -71,6 +71,8 @@ export interface SystemBusOptions {
   connectTimeoutMs?: number;
   /** Bus address (`unix:path=...`); default: $DBUS_SYSTEM_BUS_ADDRESS or the system bus socket. */
   address?: string;
+  /** Told when the connection dies (not on close()) and when a later one is opened, e.g. for the daemon's log. */
+  onConnectionChange?: (change: 'lost' | 'reconnected', reason?: string) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -110,6 +112,7 @@ export class SystemBus {
   private readonly timeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly address: string | undefined;
+  private readonly onConnectionChange: SystemBusOptions['onConnectionChange'];
   private current: Conn | null = null;
   private connecting: Promise<Conn> | null = null;
   private opened = 0;
@@ -122,6 +125,7 @@ export class SystemBus {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.address = options.address;
+    this.onConnectionChange = options.onConnectionChange;
   }
 
   /** Calls a method and returns the reply body; RuntimeError on error replies, timeouts and bus failures. */
@@ -229,6 +233,7 @@ export class SystemBus {
     }
     this.current = conn;
     if (reconnected) {
+      safely(() => this.onConnectionChange?.('reconnected'));
       for (const sub of this.subs) safely(() => sub.handlers.onReconnect?.());
     }
     return conn;
@@ -349,10 +354,12 @@ export class SystemBus {
   private kill(conn: Conn, cause: unknown): void {
     if (!conn.alive) return;
     conn.alive = false;
-    if (this.current === conn) this.current = null;
+    const wasCurrent = this.current === conn;
+    if (wasCurrent) this.current = null;
     const err = cause instanceof Error ? cause : new Error(String(cause));
     for (const fail of [...conn.pending]) fail(err);
     conn.pending.clear();
+    if (wasCurrent && !this.closed) safely(() => this.onConnectionChange?.('lost', err.message));
     try {
       conn.raw.disconnect();
     } catch {

@@ -86,7 +86,7 @@ function readV1Limits(root: string, cg: string): CgroupLimits {
   };
 }
 
-function cgroupDir(root: string, controller: string, cg: string, mustExist: boolean): string {
+export function cgroupDir(root: string, controller: string, cg: string, mustExist: boolean): string {
   const rel = cg.replace(/^\/+/, '');
   if (rel.split('/').includes('..')) throw invalidArgument(`invalid cgroup path ${cg}`, { fields: { cgroup: cg } });
   const dir = join(root, controller, rel);
@@ -94,7 +94,7 @@ function cgroupDir(root: string, controller: string, cg: string, mustExist: bool
   return dir;
 }
 
-function isDir(p: string): boolean {
+export function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
   } catch {
@@ -102,7 +102,7 @@ function isDir(p: string): boolean {
   }
 }
 
-function readOptional(file: string): string | null {
+export function readOptional(file: string): string | null {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
@@ -124,81 +124,10 @@ function maxOrNumber(text: string, what: string): bigint | null {
 }
 
 /** The value of `key` in a flat-keyed file ("key value" per line). */
-function keyedValue(text: string, key: string): bigint | null {
+export function keyedValue(text: string, key: string): bigint | null {
   for (const line of text.split('\n')) {
     const [k, v] = line.trim().split(/\s+/);
     if (k === key && v !== undefined && /^\d+$/.test(v)) return BigInt(v);
   }
   return null;
-}
-
-/** What a cgroup has used so far (task metrics); null where the controller is absent. */
-export interface CgroupStats {
-  memoryUsage: bigint | null;
-  memoryPeak: bigint | null;
-  cpuUsageNs: bigint | null;
-  pidsCurrent: bigint | null;
-  ioReadBytes: bigint | null;
-  ioWriteBytes: bigint | null;
-}
-
-/** Usage counters of `controlGroup` on either layout; NotFound if the cgroup is gone. */
-export function readCgroupStats(controlGroup: string, root: string = DEFAULT_CGROUP_ROOT): CgroupStats {
-  return detectCgroupLayout(root) === 'v2' ? readV2Stats(root, controlGroup) : readV1Stats(root, controlGroup);
-}
-
-function readV2Stats(root: string, cg: string): CgroupStats {
-  const dir = cgroupDir(root, '', cg, true);
-  const cpuStat = readOptional(join(dir, 'cpu.stat'));
-  const usageUs = cpuStat === null ? null : keyedValue(cpuStat, 'usage_usec');
-  const io = sumIoStat(readOptional(join(dir, 'io.stat')));
-  return {
-    memoryUsage: optionalValue(join(dir, 'memory.current')),
-    memoryPeak: optionalValue(join(dir, 'memory.peak')),
-    cpuUsageNs: usageUs === null ? null : usageUs * 1000n,
-    pidsCurrent: optionalValue(join(dir, 'pids.current')),
-    ioReadBytes: io?.read ?? null,
-    ioWriteBytes: io?.write ?? null,
-  };
-}
-
-function readV1Stats(root: string, cg: string): CgroupStats {
-  const memDir = cgroupDir(root, 'memory', cg, false);
-  const acctDir = cgroupDir(root, existsSync(join(root, 'cpuacct')) ? 'cpuacct' : 'cpu,cpuacct', cg, false);
-  const pidsDir = cgroupDir(root, 'pids', cg, false);
-  const blkioDir = cgroupDir(root, 'blkio', cg, false);
-  if (![memDir, acctDir, pidsDir].some(isDir)) throw notFound(`cgroup ${cg} not found`, { fields: { cgroup: cg, root } });
-  const io = sumBlkio(readOptional(join(blkioDir, 'blkio.throttle.io_service_bytes')));
-  return {
-    memoryUsage: optionalValue(join(memDir, 'memory.usage_in_bytes')),
-    memoryPeak: optionalValue(join(memDir, 'memory.max_usage_in_bytes')),
-    cpuUsageNs: optionalValue(join(acctDir, 'cpuacct.usage')),
-    pidsCurrent: optionalValue(join(pidsDir, 'pids.current')),
-    ioReadBytes: io?.read ?? null,
-    ioWriteBytes: io?.write ?? null,
-  };
-}
-
-/** v2 io.stat: "<maj>:<min> rbytes=N wbytes=N ..." per device, summed. */
-function sumIoStat(text: string | null): { read: bigint; write: bigint } | null {
-  if (text === null) return null;
-  let read = 0n;
-  let write = 0n;
-  for (const m of text.matchAll(/\brbytes=(\d+)|\bwbytes=(\d+)/g)) {
-    if (m[1]) read += BigInt(m[1]);
-    if (m[2]) write += BigInt(m[2]);
-  }
-  return { read, write };
-}
-
-/** v1 blkio.throttle.io_service_bytes: "<maj>:<min> Read N" lines, summed over devices. */
-function sumBlkio(text: string | null): { read: bigint; write: bigint } | null {
-  if (text === null) return null;
-  let read = 0n;
-  let write = 0n;
-  for (const m of text.matchAll(/^\d+:\d+ (Read|Write) (\d+)$/gm)) {
-    if (m[1] === 'Read') read += BigInt(m[2]!);
-    else write += BigInt(m[2]!);
-  }
-  return { read, write };
 }

@@ -27,6 +27,9 @@ export interface ScopeProperties {
   memoryCurrent: bigint | null;
   tasksCurrent: bigint | null;
   cpuUsageNSec: bigint | null;
+  /** Only counted on the unified hierarchy (systemd reads io.stat). */
+  ioReadBytes: bigint | null;
+  ioWriteBytes: bigint | null;
   controlGroup: string;
   activeState: string;
 }
@@ -142,6 +145,7 @@ export class DBusSystemd implements Systemd {
       this.bus.getProperty(SYSTEMD_DEST, unitPath, UNIT_IFACE, 'ActiveState'),
     ]);
     const t = (k: string) => u64OrNull(scope[k], `Scope.${k}`);
+    const optional = (k: string) => (scope[k] === undefined ? null : t(k));
     return {
       memoryMax: t('MemoryMax'),
       memoryLimit: t('MemoryLimit'),
@@ -150,6 +154,8 @@ export class DBusSystemd implements Systemd {
       memoryCurrent: t('MemoryCurrent'),
       tasksCurrent: t('TasksCurrent'),
       cpuUsageNSec: t('CPUUsageNSec'),
+      ioReadBytes: optional('IOReadBytes'),
+      ioWriteBytes: optional('IOWriteBytes'),
       controlGroup: str(scope['ControlGroup'], 'Scope.ControlGroup'),
       activeState: str(active, 'Unit.ActiveState'),
     };

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { readCgroupLimits } from '../../src/systemd/cgroupfs.js';
-import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctr, ctrTs, eventually, leftovers, sh, systemdAvailable } from './helpers.js';
+import { BUSYBOX, BUSYBOX_ARCHIVE, bus, cgroupV2, closeBus, ctr, ctrTs, eventually, leftovers, sh, systemdAvailable } from './helpers.js';
 
 /** The running side of a task: pause/resume, ps, update through systemd, metrics, wait, bad requests. */
 describe('task lifecycle (integration)', function () {
@@ -105,6 +105,29 @@ describe('task lifecycle (integration)', function () {
     expect(r.stdout).to.match(/pids\.current\s+3\b/);
     expect(r.stdout).to.match(/pids\.limit\s+100\b/);
     expect(r.stdout).to.match(/cpu\.usage\s+\d+\.\d{3} s/);
+    // systemd's view of the same scope, beside the cgroup files.
+    expect(r.stdout).to.match(/systemd\.MemoryMax\s+128\.0 MiB/);
+    expect(r.stdout).to.match(/systemd\.TasksMax\s+100\b/);
+    expect(r.stdout).to.match(/systemd\.CPUQuotaPerSecUSec\s+1 CPUs/);
+  });
+
+  it('the real ctr tasks metrics decodes our cgroups Metrics: the limit set by update, pids, CPU', async () => {
+    const r = await ctr(['tasks', 'metrics', id]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    if (cgroupV2()) {
+      expect(r.stdout).to.match(/memory\.usage_limit\s+134217728\b/);
+      expect(r.stdout).to.match(/cpu\.usage_usec\s+[1-9]\d*/);
+    } else {
+      expect(r.stdout).to.match(/memory\.limit_in_bytes\s+134217728\b/);
+      expect(r.stdout).to.match(/memory\.usage_in_bytes\s+[1-9]\d*/);
+      expect(r.stdout).to.match(/cpuacct\.usage\s+[1-9]\d*/);
+      expect(r.stdout).to.match(/cpuacct\.usage_percpu\s+\[\d+( \d+)*\]/);
+    }
+    expect(r.stdout).to.match(/pids\.current\s+3\b/);
+    expect(r.stdout).to.match(/pids\.limit\s+100\b/);
+    const json = await ctr(['tasks', 'metrics', '--format', 'json', id]);
+    expect(json.exitCode, json.stderr).to.equal(0);
+    expect(JSON.parse(json.stdout)).to.be.an('object');
   });
 
   it('refuses bad requests with clear errors and changes nothing', async () => {

@@ -67,10 +67,9 @@ describe('oci/spec', () => {
       expect(defaultSpec().mounts).to.have.length(7);
     });
 
-    // BUG: docs/design.md says the default spec carries "a default seccomp profile" (containerd's
-    // WithDefaultProfile); src/oci/spec.ts defaultSpec() sets no linux.seccomp and nothing in src adds one.
-    it.skip('carries a default seccomp profile', () => {
+    it('carries a default seccomp profile', () => {
       expect(defaultSpec().linux.seccomp).to.be.an('object');
+      expect(defaultSpec().linux.seccomp!.defaultAction).to.equal('SCMP_ACT_ERRNO');
     });
   });
 

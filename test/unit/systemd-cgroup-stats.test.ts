@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { readCgroupStats } from '../../src/systemd/cgroupfs.js';
+import { readCgroupStats } from '../../src/systemd/cgroup-metrics.js';
 import { isRuntimeError } from '../../src/errors.js';
 
 /** Usage counters from recorded cgroup files, both layouts. */

@@ -65,6 +65,8 @@ function fakeSystemd(unit: string, props: Partial<ScopeProperties>): Systemd & {
         memoryCurrent: 0n,
         tasksCurrent: 1n,
         cpuUsageNSec: 0n,
+        ioReadBytes: null,
+        ioWriteBytes: null,
         controlGroup: `/system.slice/${unit}`,
         activeState: 'active',
         ...props,

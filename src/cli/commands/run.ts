@@ -2,9 +2,10 @@ import { chainId } from '../../snapshot/chain-id.js';
 import { validateDigest } from '../../snapshot/digest.js';
 import { parseCpus, parseMemory, parsePids, type ResourceLimits } from '../../oci/limits.js';
 import { validateIdentifier } from '../../oci/identifiers.js';
-import { generateSpec, withCapabilities, withCwd, withEnv, withExtraResources, withHostname, withHostNetwork, withImageConfig, withLimits, withMount, withPrivileged, withReadonlyRootfs, withTerminal, type SpecOpt } from '../../oci/spec.js';
+import { generateSpec, withCapabilities, withCwd, withEnv, withExtraResources, withHostname, withHostNetwork, withImageConfig, withLimits, withMount, withPrivileged, withReadonlyRootfs, withSeccomp, withTerminal, type SpecOpt } from '../../oci/spec.js';
 import { TYPE_URLS } from '../../type-urls.js';
 import { packAny } from '../../wire/any.js';
+import { parseSeccompOption } from '../../oci/seccomp.js';
 import { USER_ANNOTATION } from '../../oci/user.js';
 import { OOM_HEADER } from '../../grpc-codes.js';
 import { invalidArgument } from '../../errors.js';
@@ -36,12 +37,13 @@ export const runOptions: Record<string, OptionSpec> = {
   mount: { type: 'string', multiple: true, description: 'bind mount: type=bind,src=/host,dst=/ctr[,options=rbind:ro]', placeholder: 'SPEC' },
   'cap-add': { type: 'string', multiple: true, description: 'add a capability (e.g. NET_ADMIN, ALL)', placeholder: 'CAP' },
   'cap-drop': { type: 'string', multiple: true, description: 'drop a capability (e.g. CHOWN, ALL)', placeholder: 'CAP' },
-  privileged: { type: 'boolean', description: 'all capabilities and devices, no masked paths' },
+  privileged: { type: 'boolean', description: 'all capabilities and devices, no masked paths, no seccomp filter' },
   'memory-swap': { type: 'string', description: 'memory plus swap limit, e.g. 128M', placeholder: 'SIZE' },
   'cpu-shares': { type: 'string', description: 'relative CPU weight (CPUShares on v1, CPUWeight on v2)', placeholder: 'N' },
   'cpuset-cpus': { type: 'string', description: 'CPUs the container may use, e.g. 0 or 0-1 (AllowedCPUs)', placeholder: 'LIST' },
   slice: { type: 'string', description: 'systemd slice for the scope (default system.slice)', placeholder: 'SLICE' },
   runtime: { type: 'string', description: 'OCI runtime binary: runc (default) or crun', placeholder: 'NAME' },
+  'seccomp-profile': { type: 'string', description: 'seccomp: default (the built-in allow-list), unconfined, or a profile file (OCI JSON)', placeholder: 'PATH' },
 };
 
 /** Spec options from the flags beyond limits, each validated here. */
@@ -56,6 +58,8 @@ function optionsFrom(o: Parsed['options'], id: string): SpecOpt[] {
   const add = (o['cap-add'] as string[] | undefined) ?? [];
   const drop = (o['cap-drop'] as string[] | undefined) ?? [];
   if (add.length || drop.length) opts.push(withCapabilities(add, drop));
+  // After the capabilities: the default profile allows what they allow. --privileged alone means unconfined.
+  if (typeof o['seccomp-profile'] === 'string') opts.push(withSeccomp(parseSeccompOption(o['seccomp-profile'])));
   const extra: Parameters<typeof withExtraResources>[0] = {};
   if (typeof o['memory-swap'] === 'string') extra.memorySwapBytes = parseMemory(o['memory-swap']);
   if (typeof o['cpu-shares'] === 'string') {

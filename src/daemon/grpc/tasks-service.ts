@@ -1,9 +1,8 @@
-import { invalidArgument, unimplemented } from '../../errors.js';
-import { packJsonAny, toTimestamp, TYPE_URLS, unpackJsonAny } from '../../proto.js';
+import { invalidArgument, isRuntimeError, unimplemented } from '../../errors.js';
+import { toTimestamp, TYPE_URLS, unpackJsonAny } from '../../proto.js';
+import { packCgroupMetrics, unitCounters, UNIT_COUNTERS_HEADER, type UnitCounters } from './metrics.js';
 import type { SpecResources } from '../../oci/spec-types.js';
 import { limitsFromResources } from '../tasks/resources.js';
-import type { CgroupStats } from '../../systemd/cgroupfs.js';
-import type { ScopeProperties } from '../../systemd/systemd.js';
 import type { Mount, TasksHandlers } from '../../proto-types.js';
 import type { TaskManager } from '../tasks/task-manager.js';
 import { taskToProcess } from './convert.js';
@@ -100,12 +99,23 @@ export function tasksService(tasks: TaskManager): TasksHandlers {
     }),
     Metrics: unary(async (req, call) => {
       const ns = namespaceOf(call);
-      const ids = metricsIds(req.filters, tasks.list(ns).map((t) => t.id));
+      const named = metricsIds(req.filters);
       const metrics = [];
-      for (const id of ids) {
-        const { stats, limits } = await tasks.metrics(ns, id);
-        metrics.push({ timestamp: toTimestamp(), id, data: packJsonAny(METRICS_TYPE_URL, metricsJson(stats, limits)) });
+      const counters: Record<string, UnitCounters> = {};
+      for (const id of named.length > 0 ? named : tasks.list(ns).map((t) => t.id)) {
+        // Like containerd, a listing of every task skips those without a live scope (stopped ones);
+        // a task asked for by id gets its error.
+        const usage = await tasks.metrics(ns, id).catch((err: unknown) => {
+          if (named.length === 0 && isRuntimeError(err, 'NotFound')) return null;
+          throw err;
+        });
+        if (!usage) continue;
+        metrics.push({ timestamp: toTimestamp(), id, data: packCgroupMetrics(usage.cgroup) });
+        counters[id] = unitCounters(usage.unit);
       }
+      const md = new grpc.Metadata();
+      md.set(UNIT_COUNTERS_HEADER, JSON.stringify(counters));
+      call.sendMetadata(md);
       return { metrics };
     }),
   };
@@ -122,33 +132,7 @@ function sendOomHeader(call: grpc.ServerUnaryCall<unknown, unknown>, oomKilled: 
   call.sendMetadata(md);
 }
 
-/**
- * Metrics are JSON under our own type URL: containerd's are the cgroups
- * library's protobufs (io.containerd.cgroups.v1.Metrics), which `ctr tasks
- * metrics` decodes and which we do not produce yet.
- */
-export const METRICS_TYPE_URL = 'types.containerd-ts.io/metrics/v1';
-
-/** The shape of our metrics payload (numbers as decimal strings: they can pass 2^53). */
-export interface TaskMetrics {
-  memory: { usage: string | null; peak: string | null; limit: string | null };
-  cpu: { usageNs: string | null; quotaPerSecUSec: string | null };
-  pids: { current: string | null; limit: string | null };
-  io: { readBytes: string | null; writeBytes: string | null };
-}
-
-function metricsJson(s: CgroupStats, l: ScopeProperties): TaskMetrics {
-  const str = (v: bigint | null) => (v === null ? null : v.toString());
-  return {
-    memory: { usage: str(s.memoryUsage), peak: str(s.memoryPeak), limit: str(l.memoryMax ?? l.memoryLimit) },
-    cpu: { usageNs: str(s.cpuUsageNs), quotaPerSecUSec: str(l.cpuQuotaPerSecUSec) },
-    pids: { current: str(s.pidsCurrent), limit: str(l.tasksMax) },
-    io: { readBytes: str(s.ioReadBytes), writeBytes: str(s.ioWriteBytes) },
-  };
-}
-
-/** containerd's metrics filters name tasks as `id==X`; none means every task. */
-function metricsIds(filters: string[], all: string[]): string[] {
-  const wanted = filters.map((f) => /^id==\"?([^"]*)\"?$/.exec(f.trim())?.[1]).filter((v): v is string => !!v);
-  return wanted.length > 0 ? wanted : all;
+/** The task ids containerd's metrics filters name (`id==X`); none means every task. */
+function metricsIds(filters: string[]): string[] {
+  return filters.map((f) => /^id==\"?([^"]*)\"?$/.exec(f.trim())?.[1]).filter((v): v is string => !!v);
 }

@@ -2,7 +2,8 @@ import { failedPrecondition, invalidArgument } from '../../errors.js';
 import type { ResourceLimits } from '../../oci/limits.js';
 import { validateLimits } from '../../oci/limits.js';
 import type { SpecResources } from '../../oci/spec-types.js';
-import { readCgroupLimits, readCgroupStats, type CgroupStats } from '../../systemd/cgroupfs.js';
+import { readCgroupLimits } from '../../systemd/cgroupfs.js';
+import { readCgroupMetrics, readCgroupStats, type CgroupMetrics } from '../../systemd/cgroup-metrics.js';
 import { unitProperty, type UnitProperty } from '../../systemd/properties.js';
 import type { ScopeProperties, Systemd } from '../../systemd/systemd.js';
 import { cpuQuotaPerSecUSec } from '../../systemd/units.js';
@@ -63,8 +64,14 @@ export async function updateScopeLimits(systemd: Systemd, scope: string, limits:
   }
 }
 
-/** Usage of a task's scope: the cgroup files (both layouts), which systemd's counters mirror. */
-export async function scopeStats(systemd: Systemd, scope: string, cgroupRoot?: string): Promise<{ stats: CgroupStats; limits: ScopeProperties }> {
-  const props = await systemd.readScopeProperties(scope);
-  return { stats: readCgroupStats(props.controlGroup, cgroupRoot), limits: props };
+/** A task's usage: the cgroup's statistics (the figures every client sees) and systemd's view of the scope. */
+export interface TaskUsage {
+  cgroup: CgroupMetrics;
+  unit: ScopeProperties;
+}
+
+/** Reads a task's scope once through systemd (its cgroup and counters) and its cgroup files (both layouts). */
+export async function scopeUsage(systemd: Systemd, scope: string, cgroupRoot?: string): Promise<TaskUsage> {
+  const unit = await systemd.readScopeProperties(scope);
+  return { cgroup: readCgroupMetrics(unit.controlGroup, cgroupRoot), unit };
 }

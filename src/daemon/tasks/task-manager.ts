@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, isRuntimeError, notFound, toRuntimeError } from '../../errors.js';
 import { limitsFromSpec, withSystemdScope, withUser } from '../../oci/spec.js';
@@ -19,7 +20,7 @@ import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ContainerStore } from '../metadata/containers.js';
 import { CleanupStack } from './cleanup.js';
-import { scopeProperties, scopeStats, updateScopeLimits } from './resources.js';
+import { scopeProperties, scopeUsage, updateScopeLimits, type TaskUsage } from './resources.js';
 import type { ResourceLimits } from '../../oci/limits.js';
 import type { EventExchange } from '../events/exchange.js';
 import { decodeMessage, toTimestamp, TYPE_URLS } from '../../proto.js';
@@ -30,6 +31,8 @@ import { verifyScope } from './verify-scope.js';
 import { LostShim } from './lost-shim.js';
 import { findTasks } from './recovery.js';
 import { groupDir, moveShimToScope, shimGroupOf, shimGroupScopeName, shimScopeName } from './shim-scope.js';
+import { cleanStrayUnits } from './stray-units.js';
+import { followKill, killScopeAsLastResort, SIGKILL } from './kill-scope.js';
 import { readExitRecord, writeTaskRecord } from './task-record.js';
 import { StepTimer } from './step-timer.js';
 
@@ -170,7 +173,18 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   async kill(namespace: string, id: string, signal: number, all: boolean): Promise<void> {
     if (!Number.isInteger(signal) || signal < 1 || signal > 64) throw invalidArgument(`invalid signal ${signal}`);
-    await this.get(namespace, id).shim.call('kill', { signal, all });
+    const task = this.get(namespace, id);
+    try {
+      await task.shim.call('kill', { signal, all });
+    } catch (err) {
+      if (signal !== SIGKILL || !(await killScopeAsLastResort(this.scopeKillDeps(), task, (err as Error).message))) throw err;
+      return;
+    }
+    if (signal === SIGKILL) followKill(this.scopeKillDeps(), task);
+  }
+
+  private scopeKillDeps() {
+    return { systemd: this.d.systemd, log: this.d.log, isLive: (t: Task) => this.tasks.get(`${t.namespace}/${t.id}`) === t && !t.exit };
   }
 
   /** Adds an exec process (a spec) to a running task; `start` with the exec id runs it. */
@@ -245,10 +259,10 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     this.d.log.info('task updated', { namespace, id, ...limits });
   }
 
-  /** Usage counters of a live task's scope. */
-  async metrics(namespace: string, id: string) {
+  /** Usage of a live task's scope: its cgroup's statistics and systemd's counters. */
+  async metrics(namespace: string, id: string): Promise<TaskUsage> {
     const task = this.get(namespace, id);
-    return scopeStats(this.d.systemd, task.scope);
+    return scopeUsage(this.d.systemd, task.scope);
   }
 
   async wait(namespace: string, id: string): Promise<ExitInfo> {
@@ -412,14 +426,25 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     await rm(bundle, { recursive: true, force: true });
   }
 
-  /** Container scopes no task owns: reported, not stopped (they may be someone's by name). */
+  /** Scopes no task owns: those provably ours are stopped, others only reported (see stray-units.ts). */
   private async reportOrphanScopes(): Promise<void> {
-    const owned = new Set([...this.tasks.values()].map((t) => t.scope));
-    const units = await this.d.systemd.listUnitsByPattern('containerd-*.scope').catch(() => []);
-    for (const u of units) {
-      if (!owned.has(u.name) && !u.name.startsWith('containerd-ts-shim') && u.activeState !== 'inactive') {
-        this.d.log.warn('scope without a task (stop it with systemctl stop if it is debris)', { unit: u.name, state: u.activeState });
-      }
+    const owned = new Set([...this.tasks.values()].flatMap((t) => [t.scope, t.group ? shimGroupScopeName(t.namespace, t.group) : shimScopeName(t.namespace, t.id)]));
+    await cleanStrayUnits({
+      systemd: this.d.systemd,
+      machined: this.d.machined,
+      log: this.d.log,
+      stateDir: this.d.config.state,
+      runcDelete: (namespace, id) => this.forceDeleteWithoutBundle(namespace, id),
+    }, owned);
+  }
+
+  /** runc (or crun) delete --force of a container whose bundle is gone; the runtime's log goes to a scratch dir. */
+  private async forceDeleteWithoutBundle(namespace: string, id: string): Promise<void> {
+    const scratch = await mkdtemp(path.join(tmpdir(), 'containerd-ts-delete-'));
+    try {
+      await this.runcFor(namespace).delete(id, scratch, true).catch(() => this.runcFor(namespace, 'crun').delete(id, scratch, true));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
   }
 
