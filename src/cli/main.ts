@@ -13,6 +13,8 @@ import { events, eventsOptions } from './commands/events.js';
 import { execOptions, tasksExec } from './commands/exec.js';
 import { logs, logsOptions } from './commands/logs.js';
 import { tasksAttach } from './commands/attach.js';
+import { contentList, contentRemove } from './commands/content.js';
+import { snapshotsList, snapshotsRemove, snapshotsUsage } from './commands/snapshots.js';
 
 const DEFAULT_ADDRESS = '/run/containerd-ts/containerd-ts.sock';
 
@@ -69,6 +71,11 @@ const COMMANDS: Record<string, Command> = {
   update: { summary: "change a running container's limits (its scope's MemoryMax, CPUQuotaPerSecUSec, TasksMax)", usage: 'update [OPTIONS] ID', options: updateOptions, action: update },
   logs: { summary: "print a detached container's output (-f follows)", usage: 'logs [-f] ID', options: logsOptions, action: logs },
   events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', options: eventsOptions, action: events },
+  'content ls': { summary: 'list blobs in the content store', usage: 'content ls', action: contentList },
+  'content rm': { summary: 'delete blobs from the content store', usage: 'content rm DIGEST [DIGEST...]', action: contentRemove },
+  'snapshots ls': { summary: 'list snapshots', usage: 'snapshots ls', action: snapshotsList },
+  'snapshots rm': { summary: 'remove snapshots', usage: 'snapshots rm KEY [KEY...]', action: snapshotsRemove },
+  'snapshots usage': { summary: "disk use of snapshots' own layers", usage: 'snapshots usage [KEY...]', action: snapshotsUsage },
   'namespaces ls': {
     summary: 'list namespaces',
     usage: 'namespaces ls',
@@ -80,7 +87,7 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-const ALIASES: Record<string, string> = { image: 'images', i: 'images', container: 'containers', c: 'containers', task: 'tasks', t: 'tasks', namespace: 'namespaces', ns: 'namespaces', list: 'ls', remove: 'rm', delete: 'rm', del: 'rm' };
+const ALIASES: Record<string, string> = { image: 'images', i: 'images', container: 'containers', c: 'containers', task: 'tasks', t: 'tasks', namespace: 'namespaces', ns: 'namespaces', snapshot: 'snapshots', list: 'ls', remove: 'rm', delete: 'rm', del: 'rm' };
 
 function help(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);

@@ -14,6 +14,8 @@ import type { Logger } from './logger.js';
 import { ContainerStore } from './metadata/containers.js';
 import { MetadataDb } from './metadata/db.js';
 import { ImageStore } from './metadata/images.js';
+import { LeaseStore } from './metadata/leases.js';
+import { GarbageCollector } from './gc/collector.js';
 import { NamespaceStore } from './metadata/namespaces.js';
 import { TaskManager } from './tasks/task-manager.js';
 import { EventExchange } from './events/exchange.js';
@@ -29,6 +31,8 @@ export class Daemon {
   readonly namespaces: NamespaceStore;
   readonly images: ImageStore;
   readonly containers: ContainerStore;
+  readonly leases: LeaseStore;
+  readonly gc: GarbageCollector;
   readonly snapshotter: Snapshotter;
   readonly bus: SystemBus;
   readonly systemd: Systemd;
@@ -46,7 +50,16 @@ export class Daemon {
     this.namespaces = new NamespaceStore(this.db);
     this.images = new ImageStore(this.db);
     this.containers = new ContainerStore(this.db);
+    this.leases = new LeaseStore(this.db);
     this.snapshotter = new OverlaySnapshotter({ root: config.root, db: this.db.snapshots });
+    this.gc = new GarbageCollector({
+      images: this.images,
+      containers: this.containers,
+      leases: this.leases,
+      content,
+      snapshotter: this.snapshotter,
+      log,
+    });
     this.bus = new SystemBus({
       // The connection comes back on the next call (see bus.ts); the log says when it went and came.
       onConnectionChange: (change, reason) =>
@@ -75,6 +88,7 @@ export class Daemon {
   }
 
   async close(): Promise<void> {
+    this.gc.stop();
     this.tasks.detach();
     this.bus.close();
     await this.db.close();

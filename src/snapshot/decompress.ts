@@ -1,12 +1,13 @@
 /**
- * Layer decompression. The media type decides what is acceptable (zstd is
- * refused until a zstd decoder is available) and the magic bytes decide what
- * the data is, as containerd's compression.DecompressStream does, so a layer
+ * Layer decompression. The media type decides what is acceptable and the
+ * magic bytes decide what the data is (zstd through the zstd program, see
+ * zstd.ts), as containerd's compression.DecompressStream does, so a layer
  * labelled gzip but stored plain still applies.
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { unimplemented } from '../errors.js';
+import { zstdDecompress } from './zstd.js';
 import { DockerMediaTypes, MediaTypes } from '../oci/image-types.js';
 
 /** What a layer's bytes are compressed with. */
@@ -37,35 +38,32 @@ export function layerCompression(mediaType: string): Compression {
 }
 
 /**
- * Returns the uncompressed byte stream of a layer. Rejects zstd (declared or
- * detected) with Unimplemented; everything else is sniffed.
+ * Returns the uncompressed byte stream of a layer (gzip, zstd or plain,
+ * sniffed); Unimplemented for media types that are not layers.
  */
 export async function decompressLayer(source: Readable, mediaType: string): Promise<Readable> {
-  let declared: Compression;
+  // The media type only has to be a layer type: the bytes decide, as in containerd.
   try {
-    declared = layerCompression(mediaType);
+    layerCompression(mediaType);
   } catch (err) {
     source.destroy();
     throw err;
-  }
-  if (declared === 'zstd') {
-    source.destroy();
-    throw zstdUnsupported(mediaType);
   }
   return decompressStream(source, mediaType);
 }
 
 /**
  * Returns the uncompressed bytes of `source`, detected by magic number: gzip
- * is inflated, plain passes through, zstd is Unimplemented. `label` names the
+ * is inflated, zstd decompressed, plain passes through. `label` names the
  * data in errors.
  */
 export async function decompressStream(source: Readable, label = 'stream'): Promise<Readable> {
   const { head, rest } = await peek(source, 4);
   const kind = detect(head);
   if (kind === 'zstd') {
-    source.destroy();
-    throw zstdUnsupported(label);
+    const plain = zstdDecompress(prepend(head, rest), label);
+    plain.on('close', () => source.destroy());
+    return plain;
   }
   const whole = Readable.from(prepend(head, rest), { objectMode: false });
   whole.on('close', () => source.destroy());
@@ -82,13 +80,6 @@ export function detect(head: Uint8Array): Compression {
   if (starts(GZIP_MAGIC)) return 'gzip';
   if (starts(ZSTD_MAGIC)) return 'zstd';
   return 'none';
-}
-
-function zstdUnsupported(what: string): Error {
-  return unimplemented(
-    `zstd compression is not supported yet (${what}): Node 20 has no zstd decoder; use gzip-compressed layers`,
-    { fields: { what } },
-  );
 }
 
 /** Reads at least `n` bytes (or to EOF) and returns them with an iterator for the rest. */

@@ -80,6 +80,11 @@ export function forEachTarEntry<T = TarHeader>(
       resolve();
     });
     source.on('error', fail);
+    // A source that failed before we got here (e.g. its decompressor could not start) emits nothing more.
+    if (source.destroyed) {
+      fail(source.errored ?? new Error('premature close'));
+      return;
+    }
     source.pipe(extract as unknown as NodeJS.WritableStream);
   });
 }

@@ -147,12 +147,19 @@ describe('snapshot/apply', function () {
       expect(garbage.kind).to.equal('InvalidArgument');
     });
 
-    it('zstd layers with Unimplemented and unknown media types', async () => {
-      const zstd = await rejection(applyLayer(streamOf(Buffer.alloc(10)), 'application/vnd.oci.image.layer.v1.tar+zstd', target));
-      expect(zstd.kind).to.equal('Unimplemented');
-      expect(zstd.message).to.match(/zstd/);
-      const magic = await rejection(applyLayer(streamOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0])), GZIP, target));
-      expect(magic.kind).to.equal('Unimplemented');
+    it('corrupt zstd data with InvalidArgument, a missing zstd program and unknown media types with Unimplemented', async () => {
+      const corrupt = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(100, 0x41)]);
+      const zstd = await rejection(applyLayer(streamOf(corrupt), 'application/vnd.oci.image.layer.v1.tar+zstd', target));
+      expect(zstd.kind).to.equal('InvalidArgument');
+      expect(zstd.message).to.match(/not valid zstd data/);
+      process.env.CONTAINERD_TS_ZSTD = '/nonexistent/zstd';
+      try {
+        const missing = await rejection(applyLayer(streamOf(corrupt), GZIP, target));
+        expect(missing.kind).to.equal('Unimplemented');
+        expect(missing.message).to.match(/zstd program/);
+      } finally {
+        delete process.env.CONTAINERD_TS_ZSTD;
+      }
       expect((await rejection(applyLayer(streamOf(Buffer.alloc(10)), 'text/plain', target))).kind).to.equal('Unimplemented');
     });
   });

@@ -8,9 +8,10 @@ import { containerFromProto, containerToProto } from './convert.js';
 import { namespaceOf, serverStream, unary } from './handlers.js';
 import type { NamespaceStore } from '../metadata/namespaces.js';
 import type { EventExchange } from '../events/exchange.js';
+import type { GarbageCollector } from '../gc/collector.js';
 
 /** Containers: metadata records; a container with a live task cannot be deleted. */
-export function containersService(store: ContainerStore, namespaces: NamespaceStore, tasks: TaskManager, events: EventExchange, logRoot: string): ContainersHandlers {
+export function containersService(store: ContainerStore, namespaces: NamespaceStore, tasks: TaskManager, events: EventExchange, logRoot: string, gc?: GarbageCollector): ContainersHandlers {
   return {
     Get: unary((req, call) => ({ container: containerToProto(store.get(namespaceOf(call), req.id)) })),
     List: unary((_req, call) => ({ containers: store.list(namespaceOf(call)).map(containerToProto) })),
@@ -41,6 +42,8 @@ export function containersService(store: ContainerStore, namespaces: NamespaceSt
       await rm(log, { force: true });
       for (const rotated of await rotatedLogs(log)) await rm(rotated, { force: true });
       events.publish(ns, 'containerDelete', { id: req.id });
+      // Its snapshot (and what only it kept) is collected unless something else refers to it.
+      gc?.schedule();
       return {};
     }),
   };

@@ -1,13 +1,17 @@
+import { invalidArgument } from '../../errors.js';
 import { toTimestamp } from '../../proto.js';
-import type { ContentHandlers, ContentInfo, Init } from '../../proto-types.js';
-import type { ContentStore, Info } from '../../snapshot/content.js';
+import type { ContentHandlers, ContentInfo, ContentStatus, Init } from '../../proto-types.js';
+import type { ContentStore, Info, Status } from '../../snapshot/content.js';
 import { validateDigest } from '../../snapshot/digest.js';
-import { notImplemented, serverStream, unary } from './handlers.js';
+import type { GarbageCollector } from '../gc/collector.js';
+import type { LeaseStore } from '../metadata/leases.js';
+import { contentWriteHandler } from './content-write.js';
+import { serverStream, unary } from './handlers.js';
 
 const READ_CHUNK = 1 << 20;
 
-/** Content: read access to the digest-verified blob store (writes arrive with image import/pull). */
-export function contentService(store: ContentStore): ContentHandlers {
+/** Content: the digest-verified blob store; writes under a `containerd-lease` header are attached to that lease. */
+export function contentService(store: ContentStore, leases: LeaseStore, gc: GarbageCollector): ContentHandlers {
   return {
     Info: unary(async (req) => ({ info: infoToProto(await store.info(validateDigest(req.digest))) })),
     List: serverStream(async (_req, call) => {
@@ -39,11 +43,63 @@ export function contentService(store: ContentStore): ContentHandlers {
         }
       }
     }),
-    Update: notImplemented('Content', 'Update'),
-    Status: notImplemented('Content', 'Status'),
-    ListStatuses: notImplemented('Content', 'ListStatuses'),
-    Write: notImplemented('Content', 'Write'),
-    Abort: notImplemented('Content', 'Abort'),
+    Update: unary(async (req) => {
+      if (!req.info) throw invalidArgument('content update needs info');
+      const digest = validateDigest(req.info.digest);
+      const current = await store.info(digest);
+      const labels = mergeLabels(current.labels, req.info.labels ?? {}, req.update_mask?.paths ?? []);
+      return { info: infoToProto(await store.update(digest, labels)) };
+    }),
+    Status: unary(async (req) => ({ status: statusToProto(await store.status(req.ref)) })),
+    ListStatuses: unary(async (req) => {
+      const match = refFilter(req.filters);
+      return { statuses: (await store.listStatuses()).filter((s) => match(s.ref)).map(statusToProto) };
+    }),
+    Write: contentWriteHandler(store, leases, gc),
+    Abort: unary(async (req) => {
+      await store.abort(req.ref);
+      return {};
+    }),
+  };
+}
+
+/**
+ * containerd's update mask for content: no paths replaces all labels;
+ * `labels` replaces them too; `labels.<key>` sets or (empty value) removes one.
+ */
+export function mergeLabels(current: Record<string, string>, incoming: Record<string, string>, paths: string[]): Record<string, string> {
+  if (paths.length === 0 || paths.includes('labels')) return { ...incoming };
+  const next = { ...current };
+  for (const path of paths) {
+    if (!path.startsWith('labels.')) throw invalidArgument(`cannot update content field "${path}" (only labels)`);
+    const key = path.slice('labels.'.length);
+    const value = incoming[key];
+    if (value === undefined || value === '') delete next[key];
+    else next[key] = value;
+  }
+  return next;
+}
+
+/** `ref==X` and `ref~=REGEX` filters (any may match); no filter (ctr sends one empty string) matches everything. */
+function refFilter(filters: string[]): (ref: string) => boolean {
+  const tests = filters.filter((f) => f.trim() !== '').map((f) => {
+    const m = /^ref(==|~=)"?(.*?)"?$/.exec(f.trim());
+    if (!m) throw invalidArgument(`unsupported ingest filter "${f}" (ref==X or ref~=REGEX)`);
+    if (m[1] === '==') return (ref: string) => ref === m[2];
+    const re = new RegExp(m[2] as string);
+    return (ref: string) => re.test(ref);
+  });
+  return (ref) => tests.length === 0 || tests.some((t) => t(ref));
+}
+
+function statusToProto(s: Status): Init<ContentStatus> {
+  return {
+    ref: s.ref,
+    offset: String(s.offset),
+    total: String(s.total ?? 0),
+    expected: s.expected ?? '',
+    started_at: toTimestamp(s.startedAt),
+    updated_at: toTimestamp(s.updatedAt),
   };
 }
 

@@ -7,6 +7,16 @@ export const NAMESPACE_HEADER = 'containerd-namespace';
 export const DEFAULT_NAMESPACE = 'default';
 export { OOM_HEADER } from '../../grpc-codes.js';
 
+/** gRPC metadata naming the lease a call's new content and snapshots belong to (containerd's leases.WithLease). */
+export const LEASE_HEADER = 'containerd-lease';
+
+/** The lease named in the call's metadata, if any. */
+export function leaseOf(call: { metadata: grpc.Metadata }): string | undefined {
+  const value = call.metadata.get(LEASE_HEADER)[0];
+  const lease = typeof value === 'string' ? value : value?.toString('utf8');
+  return lease ? lease : undefined;
+}
+
 /** Reads the namespace from the call's metadata like containerd (required for namespaced services). */
 export function namespaceOf(call: { metadata: grpc.Metadata }): string {
   const value = call.metadata.get(NAMESPACE_HEADER)[0];

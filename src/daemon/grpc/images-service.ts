@@ -2,11 +2,12 @@ import type { ImagesHandlers } from '../../proto-types.js';
 import type { ImageStore } from '../metadata/images.js';
 import type { NamespaceStore } from '../metadata/namespaces.js';
 import type { EventExchange } from '../events/exchange.js';
+import type { GarbageCollector } from '../gc/collector.js';
 import { imageFromProto, imageToProto } from './convert.js';
 import { namespaceOf, unary } from './handlers.js';
 
 /** Images: name -> target descriptor records (the blobs live in the content store). */
-export function imagesService(store: ImageStore, namespaces: NamespaceStore, events: EventExchange): ImagesHandlers {
+export function imagesService(store: ImageStore, namespaces: NamespaceStore, events: EventExchange, gc?: GarbageCollector): ImagesHandlers {
   return {
     Get: unary((req, call) => ({ image: imageToProto(store.get(namespaceOf(call), req.name)) })),
     List: unary((req, call) => ({ images: store.list(namespaceOf(call)).filter((i) => matchesImageFilters(i.name, req.filters)).map(imageToProto) })),
@@ -23,10 +24,13 @@ export function imagesService(store: ImageStore, namespaces: NamespaceStore, eve
       events.publish(ns, 'imageUpdate', { name: updated.name, labels: updated.labels });
       return { image: imageToProto(updated) };
     }),
-    Delete: unary((req, call) => {
+    Delete: unary(async (req, call) => {
       const ns = namespaceOf(call);
       store.delete(ns, req.name);
       events.publish(ns, 'imageDelete', { name: req.name });
+      // Its blobs and snapshots go unless something else refers to them; `sync` waits for that.
+      if (req.sync) await gc?.collect();
+      else gc?.schedule();
       return {};
     }),
   };

@@ -35,7 +35,8 @@ export function imageImportService(daemon: Daemon): grpc.UntypedServiceImplement
       .then((options) => {
         const ns = namespaceOf(call);
         if (!options) throw invalidArgument('import stream must start with options');
-        return importImages(daemon, ns, archive, importOptions(options));
+        // Held against garbage collection: blobs and snapshots exist before the image records refer to them.
+        return daemon.gc.withHold(() => importImages(daemon, ns, archive, importOptions(options)));
       })
       .then(
         (images) => callback(null, { images: images.map((i) => ({ name: i.name, target: descriptorToProto(i.target) as never })) }),

@@ -1,37 +1,44 @@
-import { randomBytes } from 'node:crypto';
-import { alreadyExists, notFound } from '../../errors.js';
 import { toTimestamp } from '../../proto.js';
 import type { Init, Lease, LeasesHandlers } from '../../proto-types.js';
+import { invalidArgument } from '../../errors.js';
+import type { LeaseRecord } from '../metadata/db.js';
+import type { LeaseStore } from '../metadata/leases.js';
+import type { GarbageCollector } from '../gc/collector.js';
 import { namespaceOf, unary } from './handlers.js';
 
 /**
- * Leases as records only. Nothing is garbage-collected yet, so a lease has
- * nothing to protect; clients such as `ctr run` still create and delete
- * them around their calls, which this serves. Resources and expiry arrive
- * with the garbage collector (images issue).
+ * Leases: LMDB records that keep content, ingests and snapshots alive while
+ * a client works (see docs/images.md, "Garbage collection and leases").
+ * Deleting one runs the garbage collector: before returning when the client
+ * asks for `sync` (ctr does after a pull), in the background otherwise.
  */
-export function leasesService(): LeasesHandlers {
-  const leases = new Map<string, Init<Lease>>();
-  const key = (ns: string, id: string) => `${ns}/${id}`;
+export function leasesService(leases: LeaseStore, gc: GarbageCollector): LeasesHandlers {
   return {
-    Create: unary((req, call) => {
-      const ns = namespaceOf(call);
-      const id = req.id || randomBytes(16).toString('hex');
-      if (leases.has(key(ns, id))) throw alreadyExists(`lease ${id} already exists`);
-      const lease = { id, created_at: toTimestamp(), labels: req.labels };
-      leases.set(key(ns, id), lease);
-      return { lease };
-    }),
-    Delete: unary((req, call) => {
-      if (!leases.delete(key(namespaceOf(call), req.id))) throw notFound(`lease ${req.id} not found`);
+    Create: unary((req, call) => ({ lease: leaseToProto(leases.create(namespaceOf(call), req.id || undefined, req.labels)) })),
+    Delete: unary(async (req, call) => {
+      leases.delete(namespaceOf(call), req.id);
+      if (req.sync) await gc.collect();
+      else gc.schedule();
       return {};
     }),
-    List: unary((_req, call) => {
-      const prefix = `${namespaceOf(call)}/`;
-      return { leases: [...leases.entries()].filter(([k]) => k.startsWith(prefix)).map(([, l]) => l) };
+    List: unary((req, call) => ({ leases: leases.list(namespaceOf(call), req.filters).map(leaseToProto) })),
+    AddResource: unary((req, call) => {
+      leases.addResource(namespaceOf(call), req.id, resourceOf(req.resource));
+      return {};
     }),
-    AddResource: unary(() => ({})),
-    DeleteResource: unary(() => ({})),
-    ListResources: unary(() => ({ resources: [] })),
+    DeleteResource: unary((req, call) => {
+      leases.deleteResource(namespaceOf(call), req.id, resourceOf(req.resource));
+      return {};
+    }),
+    ListResources: unary((req, call) => ({ resources: leases.listResources(namespaceOf(call), req.id) })),
   };
+}
+
+function resourceOf(r: { id: string; type: string } | null): { id: string; type: string } {
+  if (!r) throw invalidArgument('lease resource is required');
+  return { id: r.id, type: r.type };
+}
+
+function leaseToProto(l: LeaseRecord): Init<Lease> {
+  return { id: l.id, created_at: toTimestamp(new Date(l.createdAt)), labels: l.labels };
 }

@@ -16,11 +16,15 @@ export function imagePullService(daemon: Daemon): grpc.UntypedServiceImplementat
     const onCancel = () => controller.abort(new Error('client canceled the pull'));
     call.on('cancelled', onCancel);
     try {
-      const record = await pullImage(daemon, namespace, req.ref, pullOptions(req, controller.signal), (p) => {
-        if (!call.cancelled) {
-          call.write({ progress: { digest: p.digest, media_type: p.mediaType, offset: String(p.offset), total: String(p.total), status: p.status } });
-        }
-      });
+      // Held against garbage collection: blobs and snapshots exist before the image record refers to them.
+      const options = pullOptions(req, controller.signal);
+      const record = await daemon.gc.withHold(() =>
+        pullImage(daemon, namespace, req.ref, options, (p) => {
+          if (!call.cancelled) {
+            call.write({ progress: { digest: p.digest, media_type: p.mediaType, offset: String(p.offset), total: String(p.total), status: p.status } });
+          }
+        }),
+      );
       call.write({ result: { name: record.name, target: descriptorToProto(record.target) as never } });
     } finally {
       call.off('cancelled', onCancel);

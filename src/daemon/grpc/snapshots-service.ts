@@ -2,7 +2,9 @@ import { invalidArgument } from '../../errors.js';
 import { toTimestamp } from '../../proto.js';
 import type { Init, SnapshotInfo, SnapshotsHandlers } from '../../proto-types.js';
 import type { Info, Snapshotter } from '../../snapshot/snapshotter.js';
-import { namespaceOf, notImplemented, serverStream, unary } from './handlers.js';
+import type { GarbageCollector } from '../gc/collector.js';
+import { LeaseResourceType, type LeaseStore } from '../metadata/leases.js';
+import { leaseOf, namespaceOf, notImplemented, serverStream, unary } from './handlers.js';
 
 export const SNAPSHOTTER_NAME = 'overlayfs';
 
@@ -11,7 +13,19 @@ export const SNAPSHOTTER_NAME = 'overlayfs';
  * namespaced here (`<ns>/<key>`) so two namespaces never see each other's
  * snapshots; the snapshotter itself treats keys as opaque.
  */
-export function snapshotsService(snapshotter: Snapshotter): SnapshotsHandlers {
+export function snapshotsService(snapshotter: Snapshotter, leases?: LeaseStore, gc?: GarbageCollector): SnapshotsHandlers {
+  /** Runs a create under the call's lease (if any): checked first, the new key attached after, GC held off in between. */
+  const leased = async <T>(call: Parameters<typeof namespaceOf>[0], key: string, create: () => Promise<T>): Promise<T> => {
+    const lease = leaseOf(call);
+    if (lease === undefined || leases === undefined || gc === undefined) return create();
+    const ns = namespaceOf(call);
+    leases.get(ns, lease);
+    return gc.withHold(async () => {
+      const out = await create();
+      leases.addResource(ns, lease, { type: `${LeaseResourceType.snapshotsPrefix}${SNAPSHOTTER_NAME}`, id: key });
+      return out;
+    });
+  };
   const scoped = (call: Parameters<typeof namespaceOf>[0], name: string, key: string) => {
     if (name && name !== SNAPSHOTTER_NAME) throw invalidArgument(`snapshotter "${name}" is not available; this daemon has "${SNAPSHOTTER_NAME}"`);
     if (!key) throw invalidArgument('snapshot key must not be empty');
@@ -19,15 +33,21 @@ export function snapshotsService(snapshotter: Snapshotter): SnapshotsHandlers {
   };
   const parentOf = (call: Parameters<typeof namespaceOf>[0], parent: string) => (parent ? `${namespaceOf(call)}/${parent}` : undefined);
   return {
-    Prepare: unary(async (req, call) => ({ mounts: await snapshotter.prepare(scoped(call, req.snapshotter, req.key), parentOf(call, req.parent), req.labels) })),
-    View: unary(async (req, call) => ({ mounts: await snapshotter.view(scoped(call, req.snapshotter, req.key), parentOf(call, req.parent), req.labels) })),
+    Prepare: unary(async (req, call) => ({
+      mounts: await leased(call, req.key, () => snapshotter.prepare(scoped(call, req.snapshotter, req.key), parentOf(call, req.parent), req.labels)),
+    })),
+    View: unary(async (req, call) => ({
+      mounts: await leased(call, req.key, () => snapshotter.view(scoped(call, req.snapshotter, req.key), parentOf(call, req.parent), req.labels)),
+    })),
     Mounts: unary(async (req, call) => ({ mounts: await snapshotter.mounts(scoped(call, req.snapshotter, req.key)) })),
     Commit: unary(async (req, call) => {
-      await snapshotter.commit(scoped(call, req.snapshotter, req.name), scoped(call, req.snapshotter, req.key), req.labels);
+      await leased(call, req.name, () => snapshotter.commit(scoped(call, req.snapshotter, req.name), scoped(call, req.snapshotter, req.key), req.labels));
       return {};
     }),
     Remove: unary(async (req, call) => {
       await snapshotter.remove(scoped(call, req.snapshotter, req.key));
+      // Its parents may now be unreferenced.
+      gc?.schedule();
       return {};
     }),
     Stat: unary(async (req, call) => ({ info: infoToProto(await snapshotter.stat(scoped(call, req.snapshotter, req.key)), namespaceOf(call)) })),

@@ -15,6 +15,7 @@ export class MetadataDb {
   readonly images: Database<ImageRecord, string>;
   readonly containers: Database<ContainerRecord, string>;
   readonly snapshots: Database;
+  readonly leases: Database<LeaseRecord, string>;
 
   constructor(rootDir: string) {
     const dir = path.join(rootDir, 'metadata');
@@ -24,6 +25,7 @@ export class MetadataDb {
     this.images = this.root.openDB<ImageRecord, string>({ name: 'images' });
     this.containers = this.root.openDB<ContainerRecord, string>({ name: 'containers' });
     this.snapshots = this.root.openDB({ name: 'snapshots' });
+    this.leases = this.root.openDB<LeaseRecord, string>({ name: 'leases' });
     // Shims and runc must not inherit the environment's descriptors.
     closeOnExecUnder(dir);
   }
@@ -81,4 +83,17 @@ export interface ContainerRecord {
   createdAt: string;
   updatedAt: string;
   extensions: Record<string, AnyRecord>;
+}
+
+/** One resource a lease keeps alive: `content` (a digest), `snapshots/<snapshotter>` (a key) or `ingests` (a ref). */
+export interface LeaseResourceRecord {
+  type: string;
+  id: string;
+}
+
+export interface LeaseRecord {
+  id: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  resources: LeaseResourceRecord[];
 }

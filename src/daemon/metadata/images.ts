@@ -15,6 +15,11 @@ export class ImageStore {
     return [...this.db.images.getRange(nsRange(namespace))].map((e) => e.value);
   }
 
+  /** Every image of every namespace (the garbage collector's roots). */
+  all(): Array<{ namespace: string; record: ImageRecord }> {
+    return [...this.db.images.getRange()].map((e) => ({ namespace: e.key.slice(0, e.key.indexOf('/')), record: e.value }));
+  }
+
   create(namespace: string, image: Omit<ImageRecord, 'createdAt' | 'updatedAt'>): ImageRecord {
     validateImage(image);
     return this.db.transaction(() => {

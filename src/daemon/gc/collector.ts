@@ -1,0 +1,225 @@
+/**
+ * Garbage collection of content, snapshots and stale ingests (containerd's
+ * gc scheduler + metadata collector, by behaviour). A run: delete expired
+ * leases, gather the roots, mark (mark.ts), sweep. Runs are serialised and
+ * exclusive with "holds": an operation that creates something and then
+ * references it (a Content.Write commit under a lease, an in-daemon pull or
+ * import) takes a hold, and a run waits until no hold is out, so it never
+ * sees the thing between its creation and its reference.
+ */
+import { isRuntimeError } from '../../errors.js';
+import type { ContentStore } from '../../snapshot/content.js';
+import type { Digest } from '../../snapshot/digest.js';
+import type { Info as SnapshotInfo, Snapshotter } from '../../snapshot/snapshotter.js';
+import type { ContainerStore } from '../metadata/containers.js';
+import type { ImageStore } from '../metadata/images.js';
+import { leaseExpired, LeaseResourceType, type LeaseStore } from '../metadata/leases.js';
+import { GC_ROOT_LABEL, markLive, type Roots } from './mark.js';
+
+/** What one run removed. */
+export interface GcResult {
+  content: Digest[];
+  snapshots: string[];
+  ingests: string[];
+  leases: string[];
+}
+
+/** The stores a collector works on. */
+export interface CollectorOptions {
+  images: Pick<ImageStore, 'all'>;
+  containers: Pick<ContainerStore, 'all'>;
+  leases: LeaseStore;
+  content: ContentStore;
+  snapshotter: Snapshotter;
+  log?: { info(msg: string, fields?: object): void; warn(msg: string, fields?: object): void };
+  /** Active snapshots and views younger than this survive without a reference (a client between Prepare and Containers.Create). */
+  activeGraceMs?: number;
+  /** Ingests nobody leases are removed once untouched this long (default 24 h, so a killed download stays resumable). */
+  ingestMaxAgeMs?: number;
+  /** How often expired leases are looked for (default 60 s; 0 disables the timer). */
+  expiryCheckMs?: number;
+}
+
+const DEFAULT_ACTIVE_GRACE_MS = 60_000;
+const DEFAULT_INGEST_MAX_AGE_MS = 24 * 3600_000;
+const DEFAULT_EXPIRY_CHECK_MS = 60_000;
+const SNAPSHOTTER = 'overlayfs';
+
+/** Schedules and runs collections. */
+export class GarbageCollector {
+  private holds = 0;
+  private holdReleased: Array<() => void> = [];
+  private running: Promise<GcResult> | undefined;
+  /** A run requested while another is going: it starts when that one ends, and serves every request made meanwhile. */
+  private next: Promise<GcResult> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private background: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: CollectorOptions) {
+    const every = options.expiryCheckMs ?? DEFAULT_EXPIRY_CHECK_MS;
+    if (every > 0) {
+      this.timer = setInterval(() => this.collectIfLeasesExpired(), every);
+      this.timer.unref();
+    }
+  }
+
+  /** Runs `fn` while no collection may start (a collection already running is waited for first). */
+  async withHold<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+    this.holds++;
+    try {
+      return await fn();
+    } finally {
+      this.holds--;
+      if (this.holds === 0) for (const wake of this.holdReleased.splice(0)) wake();
+    }
+  }
+
+  /** A collection that starts after this call; resolves with what it removed. */
+  collect(): Promise<GcResult> {
+    if (this.next !== undefined) return this.next;
+    const after = this.running ?? Promise.resolve(undefined);
+    const run: Promise<GcResult> = after
+      .catch(() => undefined)
+      .then(async () => {
+        while (this.holds > 0) await this.noHolds();
+        this.next = undefined;
+        this.running = run;
+        try {
+          return await this.runOnce();
+        } finally {
+          if (this.running === run) this.running = undefined;
+        }
+      });
+    this.next = run;
+    return run;
+  }
+
+  /** Requests a collection soon, without waiting (what a delete without `sync` does). */
+  schedule(): void {
+    if (this.background !== undefined) return;
+    this.background = setTimeout(() => {
+      this.background = undefined;
+      this.collect().catch((err: unknown) => this.options.log?.warn('garbage collection failed', { error: String(err) }));
+    }, 50);
+    this.background.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.background !== undefined) clearTimeout(this.background);
+    this.timer = undefined;
+    this.background = undefined;
+  }
+
+  private collectIfLeasesExpired(): void {
+    const now = new Date();
+    if (this.options.leases.all().some(({ record }) => leaseExpired(record, now))) this.schedule();
+  }
+
+  private noHolds(): Promise<void> {
+    return new Promise((resolve) => this.holdReleased.push(resolve));
+  }
+
+  private async runOnce(): Promise<GcResult> {
+    const { content, snapshotter, log } = this.options;
+    const result: GcResult = { content: [], snapshots: [], ingests: [], leases: this.deleteExpiredLeases() };
+    const snapshots = new Map<string, SnapshotInfo>();
+    await snapshotter.walk((info) => void snapshots.set(info.name, info));
+    const blobs = await content.list();
+    const roots = this.roots(snapshots);
+    for (const info of blobs) if (info.labels[GC_ROOT_LABEL] !== undefined) roots.content.push({ namespace: '', digest: info.digest });
+    const live = await markLive(roots, {
+      contentLabels: async (digest) => (await content.info(digest).catch(ignoreNotFound))?.labels,
+      readSmall: async (digest, maxBytes) => content.readAll(digest, { maxBytes }).catch(() => undefined),
+      snapshot: (key) => snapshots.get(key),
+    });
+
+    for (const info of blobs) {
+      if (live.content.has(info.digest)) continue;
+      await content.delete(info.digest).then(
+        () => result.content.push(info.digest),
+        (err: unknown) => void (isRuntimeError(err, 'NotFound') || log?.warn('gc: cannot delete content', { digest: info.digest, error: String(err) })),
+      );
+    }
+    for (const key of removalOrder(snapshots, live.snapshots)) {
+      await snapshotter.remove(key).then(
+        () => result.snapshots.push(key),
+        (err: unknown) => log?.warn('gc: cannot remove snapshot', { key, error: String(err) }),
+      );
+    }
+    const oldest = Date.now() - (this.options.ingestMaxAgeMs ?? DEFAULT_INGEST_MAX_AGE_MS);
+    for (const status of await content.listStatuses()) {
+      if (live.ingests.has(status.ref) || status.updatedAt.getTime() > oldest) continue;
+      // Unavailable: a writer holds it right now, so it is not stale.
+      await content.abort(status.ref).then(() => result.ingests.push(status.ref), () => undefined);
+    }
+    if (result.content.length + result.snapshots.length + result.ingests.length + result.leases.length > 0) {
+      log?.info('garbage collected', {
+        content: result.content.length,
+        snapshots: result.snapshots.length,
+        ingests: result.ingests.length,
+        leases: result.leases.length,
+      });
+    }
+    return result;
+  }
+
+  private deleteExpiredLeases(): string[] {
+    const now = new Date();
+    const removed: string[] = [];
+    for (const { namespace, record } of this.options.leases.all()) {
+      if (!leaseExpired(record, now)) continue;
+      try {
+        this.options.leases.delete(namespace, record.id);
+        removed.push(`${namespace}/${record.id}`);
+      } catch {
+        // deleted meanwhile
+      }
+    }
+    return removed;
+  }
+
+  /** Images, containers, leases, gc.root labels, and young active snapshots. */
+  private roots(snapshots: Map<string, SnapshotInfo>): Roots {
+    const roots: Roots = { content: [], snapshots: [], ingests: [] };
+    for (const { namespace, record } of this.options.images.all()) {
+      roots.content.push({ namespace, digest: record.target.digest, mediaType: record.target.mediaType });
+    }
+    for (const { namespace, record } of this.options.containers.all()) {
+      if (record.snapshotKey && (!record.snapshotter || record.snapshotter === SNAPSHOTTER)) roots.snapshots.push(`${namespace}/${record.snapshotKey}`);
+    }
+    for (const { namespace, record } of this.options.leases.all()) {
+      for (const r of record.resources) {
+        if (r.type === LeaseResourceType.content) roots.content.push({ namespace, digest: r.id });
+        else if (r.type === LeaseResourceType.ingests) roots.ingests.push(r.id);
+        else if (r.type === `${LeaseResourceType.snapshotsPrefix}${SNAPSHOTTER}`) roots.snapshots.push(`${namespace}/${r.id}`);
+      }
+    }
+    const young = Date.now() - (this.options.activeGraceMs ?? DEFAULT_ACTIVE_GRACE_MS);
+    for (const [key, info] of snapshots) {
+      if (info.labels[GC_ROOT_LABEL] !== undefined) roots.snapshots.push(key);
+      else if (info.kind !== 'committed' && info.created.getTime() > young) roots.snapshots.push(key);
+    }
+    return roots;
+  }
+}
+
+/** Dead snapshots, children before parents. */
+function removalOrder(all: Map<string, SnapshotInfo>, live: Set<string>): string[] {
+  const depth = (key: string): number => {
+    let d = 0;
+    for (let p = all.get(key)?.parent; p !== undefined && d < 1000; p = all.get(p)?.parent) d++;
+    return d;
+  };
+  return [...all.keys()]
+    .filter((k) => !live.has(k))
+    .map((k) => ({ k, d: depth(k) }))
+    .sort((a, b) => b.d - a.d)
+    .map(({ k }) => k);
+}
+
+function ignoreNotFound(err: unknown): undefined {
+  if (isRuntimeError(err, 'NotFound')) return undefined;
+  throw err;
+}
