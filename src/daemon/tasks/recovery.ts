@@ -20,27 +20,38 @@ export interface FoundTask {
  * daemon did not finish; they are returned for clean-up.
  */
 export async function findTasks(stateDir: string): Promise<{ found: FoundTask[]; debris: string[] }> {
-  const found: FoundTask[] = [];
-  const debris: string[] = [];
   const root = path.join(stateDir, 'tasks');
-  for (const ns of await list(root)) {
-    for (const id of await list(path.join(root, ns))) {
-      const bundle = path.join(root, ns, id);
-      const record = await readTaskRecord(bundle);
-      if (!record) {
-        debris.push(bundle);
-        continue;
-      }
-      const shim = await ShimClient.connect(bundle).catch(() => undefined);
-      if (shim) {
-        const state = await shim.call('state', {}).catch(() => undefined);
-        found.push({ record, bundle, shim, exit: state?.exit });
-      } else {
-        found.push({ record, bundle, exit: await readExitRecord(bundle) });
-      }
+  const bundles: string[] = [];
+  for (const ns of await list(root)) for (const id of await list(path.join(root, ns))) bundles.push(path.join(root, ns, id));
+  // Shims answer independently: asking them all at once keeps a restart with many containers short.
+  const results = await mapLimit(bundles, 16, async (bundle) => {
+    const record = await readTaskRecord(bundle);
+    if (!record) return { debris: bundle };
+    const shim = await ShimClient.connect(bundle).catch(() => undefined);
+    if (shim) {
+      const state = await shim.call('state', {}).catch(() => undefined);
+      return { found: { record, bundle, shim, exit: state?.exit } };
     }
-  }
-  return { found, debris };
+    return { found: { record, bundle, exit: await readExitRecord(bundle) } };
+  });
+  return {
+    found: results.flatMap((r) => (r.found ? [r.found] : [])),
+    debris: results.flatMap((r) => (r.debris ? [r.debris] : [])),
+  };
+}
+
+/** `fn` over `items` with at most `limit` running at once; results in the items' order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 async function list(dir: string): Promise<string[]> {

@@ -405,7 +405,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     }
     for (const bundle of debris) await this.removeDebris(bundle);
     await this.reportOrphanScopes();
-    this.shims.prepare();
+    // The standby shim can wait until the daemon serves: starting it now would compete for the CPU with start-up.
+    setTimeout(() => this.shims.prepare(), 1000).unref();
   }
 
   private async removeDebris(bundle: string): Promise<void> {
