@@ -10,6 +10,9 @@ import type { Runc } from './runc.js';
 import { OUTPUT_DRAIN_LIMIT_MS, ProcessIO } from './process-io.js';
 import { validateLogRotation } from './rotating-log.js';
 
+/** How long a SIGKILLed init's exit may wait for the OOM watcher's verdict. */
+const OOM_VERDICT_LIMIT_MS = 2000;
+
 /**
  * The container's init process as the shim sees it: created by runc,
  * reparented to the shim (a subreaper) when `runc create` exits, waited on
@@ -177,9 +180,11 @@ export class InitProcess implements InitActions {
 
   private async reaped(status: number, signal: number | null): Promise<void> {
     // An OOM kill is a SIGKILL; the memory cgroup's counter tells it apart from
-    // `kill -9`. The watcher may report a moment after the exit: give it that moment.
+    // `kill -9`. The watcher may report a moment after the exit (its thread can be
+    // slow to run on a loaded machine): wait for it to see the OOM or the cgroup
+    // go, which follows the exit closely, with a bound in case neither comes.
     if (signal === 9 && !this.oomKilled && this.oomWatch) {
-      await Promise.race([this.oomWatch, new Promise((r) => setTimeout(r, 250))]);
+      await Promise.race([this.oomWatch, new Promise((r) => setTimeout(r, OOM_VERDICT_LIMIT_MS))]);
     }
     const oomKilled = signal === 9 && this.oomKilled;
     // Clients stop reading at the exit: let the last output reach them first (containerd does the same).
