@@ -69,6 +69,7 @@ const COMMANDS: Record<string, Command> = {
   'tasks wait': { summary: 'wait for a task to exit; exits with its status', usage: 'tasks wait ID', action: tasksWait },
   'tasks metrics': { summary: "memory, CPU, pids and IO of a task's scope", usage: 'tasks metrics ID', action: tasksMetrics },
   update: { summary: "change a running container's limits (its scope's MemoryMax, CPUQuotaPerSecUSec, TasksMax)", usage: 'update [OPTIONS] ID', options: updateOptions, action: update },
+  'tasks update': { summary: 'same as update (the name ctr uses)', usage: 'tasks update [OPTIONS] ID', options: updateOptions, action: update },
   logs: { summary: "print a detached container's output (-f follows)", usage: 'logs [-f] ID', options: logsOptions, action: logs },
   events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', options: eventsOptions, action: events },
   'content ls': { summary: 'list blobs in the content store', usage: 'content ls', action: contentList },

@@ -71,6 +71,10 @@ describe('task lifecycle (integration)', function () {
     expect(limits.memoryMax).to.equal(134217728n);
     expect(limits.pidsMax).to.equal(100n);
     expect(limits.cpuQuotaUs).to.equal(100000n);
+    // `tasks update` is the same command under ctr's name.
+    const again = await ctrTs(['tasks', 'update', '--pids', '100', id]);
+    expect(again.exitCode, again.stderr).to.equal(0);
+    expect((await sh('systemctl', ['show', scope, '-p', 'TasksMax'])).stdout.trim()).to.equal('TasksMax=100');
   });
 
   it('refuses a memory limit below what the container uses, keeping the old one', async () => {
