@@ -5,6 +5,7 @@
  * relative symlinks that stay inside the root, so no write ever lands outside
  * the extraction root, whatever symlinks earlier entries planted.
  */
+import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, mkdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidArgument } from '../errors.js';
@@ -77,6 +78,83 @@ export async function resolveDir(root: string, components: string[], create: boo
     }
   }
   return join(root, ...resolved);
+}
+
+/**
+ * The synchronous resolver the layer writer uses (it runs in a worker thread,
+ * where a blocking lstat costs microseconds and an async one a thread-pool
+ * round trip). Same rules as `resolveDir`; in addition it remembers every
+ * directory it resolved, so the entries of one directory cost no syscalls
+ * after the first. The cache is only valid while nothing is removed from the
+ * tree: the writer calls `forget()` whenever it deletes anything, since only a
+ * removal (followed by a new entry at the same name) can change what an
+ * existing path resolves to.
+ */
+export class DirResolver {
+  /** Entry-path key (components joined by '/') -> resolved real components under the root. */
+  private readonly known = new Map<string, string[]>();
+
+  constructor(private readonly root: string) {}
+
+  /** Like `resolveDir(root, components, create)`, returning the real absolute path. */
+  resolve(components: string[], create: boolean): string {
+    const resolved = this.resolveParts(components, create);
+    return resolved.length === 0 ? this.root : join(this.root, ...resolved);
+  }
+
+  /** Drops every remembered resolution (after anything in the tree was removed). */
+  forget(): void {
+    this.known.clear();
+  }
+
+  private resolveParts(components: string[], create: boolean): string[] {
+    if (components.length === 0) return [];
+    const key = components.join('/');
+    const hit = this.known.get(key);
+    if (hit !== undefined) return hit;
+    const parent = this.resolveParts(components.slice(0, -1), create);
+    const resolved = walkSync(this.root, [...parent], [components[components.length - 1] as string], create);
+    this.known.set(key, resolved);
+    return resolved;
+  }
+}
+
+/** resolveDir's walk, synchronous, starting from already-resolved real components. */
+function walkSync(root: string, resolved: string[], pending: string[], create: boolean): string[] {
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (resolved.length === 0) throw invalidArgument('path resolves through a symlink that leaves the layer root');
+      resolved.pop();
+      continue;
+    }
+    const current = join(root, ...resolved, part);
+    const st = lstatOrUndefined(current);
+    if (st === undefined) {
+      if (!create) throw invalidArgument(`${displayPath([...resolved, part])} does not exist in the layer`);
+      mkdirSync(current, { mode: 0o755 });
+      resolved.push(part);
+    } else if (st.isDirectory()) {
+      resolved.push(part);
+    } else if (st.isSymbolicLink()) {
+      if (++hops > MAX_SYMLINK_HOPS) throw invalidArgument(`too many levels of symlinks at ${displayPath([...resolved, part])}`);
+      const target = readlinkSync(current);
+      if (target.startsWith('/')) {
+        throw invalidArgument(`${displayPath([...resolved, part])} is a symlink to absolute path ${JSON.stringify(target)}; writing through it would leave the layer root`);
+      }
+      pending.unshift(...target.split('/'));
+    } else {
+      throw invalidArgument(`${displayPath([...resolved, part])} is not a directory`);
+    }
+  }
+  return resolved;
+}
+
+/** lstat that answers undefined for a missing path and throws anything else. */
+export function lstatOrUndefined(path: string): Stats | undefined {
+  return lstatSync(path, { throwIfNoEntry: false });
 }
 
 function displayPath(parts: string[]): string {

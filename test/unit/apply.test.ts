@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '../../src/errors.js';
-import { applyLayer } from '../../src/snapshot/apply.js';
+import { applyLayer, startLayerApply } from '../../src/snapshot/apply.js';
 import { buildBusybox, getXattr, listDir, pad, paxBlock, rawHeader, removeTempDir, streamOf, TAR_END, tempDir, makeTar, type TarEntrySpec } from './snapshot-helpers.js';
 
 const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -287,5 +287,39 @@ describe('snapshot/apply', function () {
     expect(await readlink(join(target, 'bin', 'sh'))).to.equal('busybox');
     expect((await stat(join(target, 'tmp'))).mode & 0o7777).to.equal(0o1777);
     expect(await readFile(join(target, 'etc', 'passwd'), 'utf8')).to.match(/^root:x:0:0:/);
+  });
+
+  describe('fed chunk by chunk (startLayerApply, as a pull tees a download into it)', () => {
+    it('extracts bytes arriving in small pieces, with the same diffID', async () => {
+      const big = Buffer.alloc(1 << 20, 'z');
+      const tar = await makeTar([{ name: 'd', type: 'directory' }, { name: 'd/big', content: big }, { name: 'd/link', type: 'symlink', linkname: 'big' }]);
+      const apply = await startLayerApply(PLAIN, target);
+      for (let at = 0; at < tar.length; at += 7000) await apply.write(tar.subarray(at, at + 7000));
+      const result = await apply.finish();
+      expect(result.diffId).to.equal(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
+      expect((await readFile(join(target, 'd', 'big'))).equals(big)).to.equal(true);
+      expect(await readlink(join(target, 'd', 'link'))).to.equal('big');
+    });
+
+    it('rejects the writes after a hostile entry, naming it, and writes nothing outside', async () => {
+      const tar = await makeTar([{ name: 'ok', content: 'fine' }, { name: '../sentinel/x', content: 'pwned' }, { name: 'after', content: Buffer.alloc(8 << 20) }]);
+      const apply = await startLayerApply(PLAIN, target);
+      const fed = (async () => {
+        for (let at = 0; at < tar.length; at += 65536) await apply.write(tar.subarray(at, at + 65536));
+        return apply.finish();
+      })();
+      await expectRejected(fed, '../sentinel/x');
+      expect(await listDir(target)).to.deep.equal(['ok']);
+    });
+
+    it('abort stops the extraction: later writes reject and nothing more appears', async () => {
+      const tar = await makeTar([{ name: 'first', content: 'one' }, { name: 'second', content: 'two' }]);
+      const apply = await startLayerApply(PLAIN, target);
+      await apply.write(tar.subarray(0, 1024)); // header and data of `first`
+      await apply.abort();
+      const err = await rejection(apply.write(tar.subarray(1024)));
+      expect(err.message).to.match(/aborted/);
+      expect(await listDir(target)).to.not.include('second');
+    });
   });
 });

@@ -24,12 +24,14 @@ import {
   type Platform,
 } from '../../oci/image-types.js';
 import { formatPlatform, hostPlatform, onlyPlatform, selectManifest } from '../../oci/platform.js';
-import { RegistryClient } from '../../oci/distribution/client.js';
+import { RegistryClient, type BlobTap } from '../../oci/distribution/client.js';
 import type { Credentials } from '../../oci/distribution/credentials.js';
 import { Limiter } from '../../oci/distribution/limit.js';
 import { parseReference, type Reference } from '../../oci/distribution/reference.js';
 import { writeBlob } from '../../snapshot/content-helpers.js';
+import type { LayerApply } from '../../snapshot/apply.js';
 import { validateDigest, type Digest } from '../../snapshot/digest.js';
+import { StreamingUnpack } from '../../snapshot/unpack-stream.js';
 import type { Daemon } from '../daemon.js';
 import type { ImageRecord } from '../metadata/db.js';
 import { sharedDownload, withKeyLock } from './pull-inflight.js';
@@ -91,10 +93,23 @@ export async function pullImage(
     const manifest = parseJsonBlob<Manifest>(manifestData, `manifest ${manifestDesc.digest}`, isManifest);
     progress.emit(manifestDesc, 'done', manifestDesc.size);
     const configData = await client.fetchJsonBlob(reference, manifest.config, signal);
-    parseJsonBlob<ImageConfig>(configData, `image config ${manifest.config.digest}`, isImageConfig);
     progress.emit(manifest.config, 'done', manifest.config.size);
 
-    await fetchLayers(client, reference, daemon, manifest.layers, options, progress);
+    const imageConfig = parseJsonBlob<ImageConfig>(configData, `image config ${manifest.config.digest}`, isImageConfig);
+    daemon.namespaces.ensure(namespace);
+    const unpack =
+      options.unpack === false
+        ? undefined
+        : new StreamingUnpack({ content: daemon.content, snapshotter: daemon.snapshotter, layers: manifest.layers, diffIds: imageConfig.rootfs.diff_ids, keyPrefix: `${namespace}/` });
+    if (unpack) progress.emit(manifestDesc, 'unpacking', 0);
+    try {
+      await fetchLayers(client, reference, daemon, manifest.layers, options, progress, unpack);
+      checkAborted(signal);
+      await unpack?.finish();
+    } catch (err) {
+      await unpack?.cleanup();
+      throw err;
+    }
     const otherPlatforms = options.allPlatforms && index !== undefined ? await fetchOtherPlatforms(client, reference, daemon, root, rootData, manifestDesc, options, progress) : {};
     checkAborted(signal);
 
@@ -103,15 +118,7 @@ export async function pullImage(
     await storeDocument(daemon, manifestDesc, manifestData, manifestLabels(manifest));
     if (index !== undefined) await storeDocument(daemon, root, rootData, { [`${GC_CONTENT}.m.${index.position}`]: manifestDesc.digest, ...otherPlatforms });
     progress.emit(root, 'done', root.size);
-
-    daemon.namespaces.ensure(namespace);
-    if (options.unpack !== false) {
-      checkAborted(signal);
-      progress.emit(manifestDesc, 'unpacking', 0);
-      const { unpackImage } = await import('../../snapshot/unpack.js');
-      await unpackImage({ content: daemon.content, snapshotter: daemon.snapshotter, manifest, keyPrefix: `${namespace}/` });
-      progress.emit(manifestDesc, 'unpacked', manifestDesc.size);
-    }
+    if (unpack) progress.emit(manifestDesc, 'unpacked', manifestDesc.size);
     checkAborted(signal);
     let existed = true;
     try {
@@ -156,40 +163,70 @@ async function selectPlatformManifest(
   return { manifestDesc: chosen, manifestData, index: { position: index.manifests.indexOf(chosen) } };
 }
 
-/** Downloads every distinct layer, at most `maxConcurrentDownloads` at once; the first failure fails the pull. */
-async function fetchLayers(client: RegistryClient, reference: Reference, daemon: Daemon, layers: Descriptor[], options: PullOptions, progress: ProgressThrottle): Promise<void> {
+/**
+ * Downloads every distinct layer, at most `maxConcurrentDownloads` at once;
+ * the first failure fails the pull. With an unpack, each layer is extracted
+ * while it downloads (the download is teed into the layer's apply) and
+ * completed once its blob is verified; positions repeating a digest, and
+ * layers whose bytes did not stream in one piece, unpack from the store.
+ */
+async function fetchLayers(
+  client: RegistryClient,
+  reference: Reference,
+  daemon: Daemon,
+  layers: Descriptor[],
+  options: PullOptions,
+  progress: ProgressThrottle,
+  unpack: StreamingUnpack | undefined,
+): Promise<void> {
   const limit = new Limiter(options.maxConcurrentDownloads ?? options.registry?.maxConcurrentDownloads ?? DEFAULT_REGISTRY_CONFIG.maxConcurrentDownloads);
+  const positions = new Map<string, number[]>();
+  layers.forEach((l, i) => positions.set(l.digest, [...(positions.get(l.digest) ?? []), i]));
   const unique = [...new Map(layers.map((l) => [l.digest, l])).values()];
   const failFast = new AbortController();
   const onAbort = () => failFast.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   for (const layer of unique) progress.emit(layer, 'waiting', 0);
   const labels = { [`${DISTRIBUTION_SOURCE}.${reference.domain}`]: reference.path };
+  const stopUnpack = () => void unpack?.stop();
+  failFast.signal.addEventListener('abort', stopUnpack, { once: true });
   try {
-    await Promise.all(
+    const outcomes = await Promise.allSettled(
       unique.map((layer) =>
         limit.run(async () => {
-          checkAborted(failFast.signal);
-          const digest = validateDigest(layer.digest);
-          const result = await sharedDownload(
-            digest,
-            (signal, report) =>
-              client.fetchBlob(reference, layer, daemon.content, { labels, signal, onProgress: report }),
-            failFast.signal,
-            (offset, total) => progress.emit(layer, 'downloading', offset, total),
-          ).catch((err: unknown) => {
+          try {
+            checkAborted(failFast.signal);
+            const digest = validateDigest(layer.digest);
+            const [first, ...repeats] = positions.get(layer.digest) as number[];
+            const apply = unpack ? await unpack.begin(first as number) : undefined;
+            const tap = apply ? new CountingTap(apply) : undefined;
+            const result = await sharedDownload(
+              digest,
+              (signal, report) => client.fetchBlob(reference, layer, daemon.content, { labels, signal, onProgress: report, ...(tap ? { tap } : {}) }),
+              failFast.signal,
+              (offset, total) => progress.emit(layer, 'downloading', offset, total),
+            );
+            progress.emit(layer, result.fetched ? 'done' : 'exists', layer.size);
+            if (unpack) {
+              if (tap?.error !== undefined) throw tap.error; // the layer itself is bad: no second try from the store
+              await unpack.complete(first as number, tap?.whole(layer.size) ?? false);
+              for (const i of repeats) await unpack.complete(i, false);
+            }
+          } catch (err) {
             failFast.abort(err);
             throw err;
-          });
-          progress.emit(layer, result.fetched ? 'done' : 'exists', layer.size);
+          }
         }),
       ),
     );
-  } catch (err) {
-    // Report the root cause, not the cancellations it caused in the other downloads.
-    const cause = failFast.signal.reason;
-    throw isRuntimeError(cause) ? cause : err;
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) {
+      // Report the root cause, not the cancellations it caused in the other downloads.
+      const cause: unknown = failFast.signal.reason;
+      throw isRuntimeError(cause) ? cause : failed.reason;
+    }
   } finally {
+    failFast.signal.removeEventListener('abort', stopUnpack);
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -217,13 +254,47 @@ async function fetchOtherPlatforms(
     const data = await client.fetchManifest(reference, desc, options.signal);
     const manifest = parseJsonBlob<Manifest>(data, `manifest ${desc.digest}`, isManifest);
     const configData = await client.fetchJsonBlob(reference, manifest.config, options.signal);
-    await fetchLayers(client, reference, daemon, manifest.layers, options, progress);
+    await fetchLayers(client, reference, daemon, manifest.layers, options, progress, undefined);
     await storeDocument(daemon, manifest.config, configData, {});
     await storeDocument(daemon, desc, data, manifestLabels(manifest));
     progress.emit(desc, 'done', desc.size);
     labels[`${GC_CONTENT}.m.${position}`] = desc.digest;
   }
   return labels;
+}
+
+/**
+ * The download's tee into a layer apply. It never fails the download (which
+ * other pulls may share): an extraction error is kept for the owner and the
+ * remaining bytes are dropped. It remembers whether it saw the blob whole.
+ */
+class CountingTap implements BlobTap {
+  private bytes = 0;
+  private broken = false;
+  /** The extraction's error, if it failed while streaming. */
+  error: unknown;
+
+  constructor(private readonly apply: LayerApply) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.broken) return;
+    this.bytes += chunk.byteLength;
+    try {
+      await this.apply.write(chunk);
+    } catch (err) {
+      this.broken = true;
+      this.error ??= err;
+    }
+  }
+
+  cut(): void {
+    this.broken = true;
+  }
+
+  /** True when exactly `size` bytes came through without a cut or failure. */
+  whole(size: number): boolean {
+    return !this.broken && this.bytes === size;
+  }
 }
 
 /** Stores a verified JSON document (idempotent), merging our labels into an existing blob's. */

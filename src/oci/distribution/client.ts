@@ -37,6 +37,21 @@ export interface FetchBlobOptions {
   /** Called with the bytes written so far (resumed bytes included) and the total. */
   onProgress?: (offset: number, total: number) => void;
   signal?: AbortSignal;
+  /** Also hands every downloaded byte to this consumer (the pull's streaming unpack). */
+  tap?: BlobTap;
+}
+
+/**
+ * A second consumer of a blob download: it sees the bytes as they arrive,
+ * from byte 0 and in order, before they are verified (the Writer verifies on
+ * commit). When that single stream is broken (a resumed ingest, a retry after
+ * a cut connection, a restart), `cut` is called and no more bytes follow: the
+ * consumer must drop what it made and use the committed blob instead. A
+ * rejected `write` fails the download.
+ */
+export interface BlobTap {
+  write(chunk: Uint8Array): Promise<void>;
+  cut(): void;
 }
 
 /** How a blob ended up in the store. */
@@ -200,7 +215,14 @@ export class RegistryClient {
     const path = `/v2/${reference.path}/blobs/${digest}`;
     const policy = this.transport.policy;
     let failures = 0;
+    let tap = options.tap;
+    const cutTap = () => {
+      tap?.cut();
+      tap = undefined;
+    };
+    if (writer.offset() > 0) cutTap();
     const restart = async () => {
+      cutTap();
       await writer.abort();
       writer = await store.writer({ ref, expected: { digest, size } });
     };
@@ -240,7 +262,9 @@ export class RegistryClient {
           throw await this.statusErrorWithBody(res, formatReference(reference), `fetch blob ${digest}`);
         }
         for await (const chunk of res.body) {
-          await writer.write(chunk as Uint8Array);
+          const bytes = chunk as Uint8Array;
+          if (tap === undefined) await writer.write(bytes);
+          else await Promise.all([writer.write(bytes), tap.write(bytes)]);
           options.onProgress?.(writer.offset(), size);
         }
         if (writer.offset() < size) {
@@ -251,6 +275,7 @@ export class RegistryClient {
       } catch (err) {
         if (isRuntimeError(err) || options.signal?.aborted) throw err;
         if (!isRetryableError(err)) throw this.transport.networkError(err, host, failures + 1);
+        cutTap(); // the rest comes from a Range request: the tap's stream is broken
         failures = writer.offset() > before ? 1 : failures + 1;
         if (failures >= policy.attempts) {
           throw unavailable(

@@ -1,0 +1,174 @@
+import { expect } from 'chai';
+import { open as openLmdb, type RootDatabase } from 'lmdb';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RuntimeError } from '../../src/errors.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
+import { pullImage } from '../../src/daemon/images/pull.js';
+import type { ImageRecord } from '../../src/daemon/metadata/db.js';
+import { chainIds } from '../../src/snapshot/chain-id.js';
+import { FsContentStore } from '../../src/snapshot/content-fs.js';
+import type { Digest } from '../../src/snapshot/digest.js';
+import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
+import type { Info } from '../../src/snapshot/snapshotter.js';
+import { FakeRegistry, addImage, sha256 } from '../support/registry-fake.js';
+import { makeTar, removeTempDir, tempDir } from './snapshot-helpers.js';
+
+/** What pullImage touches of a Daemon: the real content store and overlay snapshotter. */
+function fakeDaemon(content: FsContentStore, snapshotter: OverlaySnapshotter) {
+  const images = new Map<string, ImageRecord>();
+  const daemon = {
+    content,
+    snapshotter,
+    namespaces: { ensure: () => undefined },
+    images: {
+      get: (ns: string, name: string) => {
+        const r = images.get(`${ns}/${name}`);
+        if (!r) throw new RuntimeError('NotFound', 'no');
+        return r;
+      },
+      put: (ns: string, rec: Omit<ImageRecord, 'createdAt' | 'updatedAt'>) => {
+        const full = { ...rec, createdAt: '', updatedAt: '' };
+        images.set(`${ns}/${rec.name}`, full);
+        return full;
+      },
+    },
+    events: { publish: () => undefined },
+    log: { info: () => undefined },
+  };
+  return { daemon: daemon as unknown as Daemon, images };
+}
+
+const FAST = { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5, jitter: 0 } };
+
+async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RuntimeError) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('daemon/images/pull with unpack (layers extracted while they download)', function () {
+  this.timeout(30_000);
+  let reg: FakeRegistry;
+  let dir: string;
+  let content: FsContentStore;
+  let db: RootDatabase<unknown, string>;
+  let snap: OverlaySnapshotter;
+
+  beforeEach(async () => {
+    reg = await new FakeRegistry().start();
+    dir = await tempDir('pull-unpack');
+    content = await FsContentStore.open(join(dir, 'content'));
+    db = openLmdb<unknown, string>({ path: join(dir, 'meta.lmdb') });
+    snap = new OverlaySnapshotter({ root: join(dir, 'snap'), db });
+  });
+  afterEach(async () => {
+    await reg.stop();
+    await db.close();
+    await removeTempDir(dir);
+  });
+
+  const snapshots = async (): Promise<Info[]> => {
+    const all: Info[] = [];
+    await snap.walk((i) => void all.push(i));
+    return all;
+  };
+
+  /** The files of committed snapshot `name`, read through a view. */
+  async function readFromSnapshot(name: string, file: string): Promise<Buffer> {
+    const mounts = await snap.view(`view-${Math.random()}`, name);
+    const m = mounts[0]!;
+    const fsDir = m.type === 'bind' ? m.source : (m.options.find((o) => o.startsWith('lowerdir='))!.slice('lowerdir='.length).split(':')[0] as string);
+    return readFile(join(fsDir, file));
+  }
+
+  const big = randomBytes(300_000);
+  const layerTars = async () => [
+    await makeTar([{ name: 'base', type: 'directory' }, { name: 'base/big', content: big }, { name: 'base/gone', content: 'x' }]),
+    await makeTar([{ name: 'base/.wh.gone', content: '' }, { name: 'top', content: 'second layer' }]),
+  ];
+
+  it('commits every layer as its chain-ID snapshot with the layer files, and leaves no staging snapshot', async () => {
+    const { daemon, images } = fakeDaemon(content, snap);
+    const tars = await layerTars();
+    addImage(reg, 'app', 'latest', tars);
+    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST });
+    const chain = chainIds(tars.map((t) => sha256(t) as Digest));
+    const infos = await snapshots();
+    expect(infos.map((i) => [i.name, i.kind, i.parent]).sort()).to.deep.equal(
+      [
+        [`ns/${chain[0]}`, 'committed', undefined],
+        [`ns/${chain[1]}`, 'committed', `ns/${chain[0]}`],
+      ].sort(),
+    );
+    expect((await readFromSnapshot(`ns/${chain[0]}`, 'base/big')).equals(big)).to.equal(true);
+    expect((await readFromSnapshot(`ns/${chain[1]}`, 'top')).toString()).to.equal('second layer');
+    expect(images.size).to.equal(1);
+  });
+
+  it('a layer that does not match its digest leaves no snapshot, no blob and no image', async () => {
+    const { daemon, images } = fakeDaemon(content, snap);
+    const tars = await layerTars();
+    const img = addImage(reg, 'app', 'latest', tars);
+    // Same size, valid tar, other bytes: it extracts fine while streaming, then fails verification.
+    const forged = await makeTar([{ name: 'base', type: 'directory' }, { name: 'base/big', content: randomBytes(300_000) }, { name: 'base/gone', content: 'y' }]);
+    expect(forged.length).to.equal(tars[0]!.length);
+    reg.blobs.set(img.layers[0]!.digest, forged);
+    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST }));
+    expect(err.kind).to.equal('InvalidArgument');
+    expect(err.message).to.include('digest mismatch');
+    expect(await snapshots()).to.deep.equal([]);
+    expect((await content.list()).map((i) => i.digest)).to.not.include(img.layers[0]!.digest);
+    expect(await content.listStatuses()).to.deep.equal([]);
+    expect(images.size).to.equal(0);
+  });
+
+  it('a connection cut mid-layer resumes the download and unpacks the layer once, from the verified blob', async () => {
+    const { daemon } = fakeDaemon(content, snap);
+    const tars = await layerTars();
+    const img = addImage(reg, 'app', 'latest', tars);
+    reg.fault(new RegExp(`/blobs/${img.layers[0]!.digest}$`), { times: 1, cutAfter: 150_000 });
+    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST });
+    const ranged = reg.log.filter((r) => r.url.endsWith(img.layers[0]!.digest) && r.range !== undefined);
+    expect(ranged.map((r) => r.range)).to.deep.equal(['bytes=150000-']);
+    const chain = chainIds(tars.map((t) => sha256(t) as Digest));
+    const infos = await snapshots();
+    expect(infos.map((i) => i.kind)).to.deep.equal(['committed', 'committed']);
+    expect((await readFromSnapshot(`ns/${chain[0]}`, 'base/big')).equals(big)).to.equal(true);
+  });
+
+  it('a hostile layer fails the pull and leaves no snapshot', async () => {
+    const { daemon, images } = fakeDaemon(content, snap);
+    const evil = await makeTar([{ name: '../escape', content: 'pwned' }]);
+    addImage(reg, 'app', 'latest', [evil]);
+    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST }));
+    expect(err.kind).to.equal('InvalidArgument');
+    expect(err.message).to.include('../escape');
+    expect(await snapshots()).to.deep.equal([]);
+    expect(images.size).to.equal(0);
+  });
+
+  it('reuses committed layers on a second pull', async () => {
+    const { daemon } = fakeDaemon(content, snap);
+    addImage(reg, 'app', 'latest', await layerTars());
+    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST });
+    const before = (await snapshots()).map((i) => i.name).sort();
+    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST });
+    expect((await snapshots()).map((i) => i.name).sort()).to.deep.equal(before);
+  });
+
+  it('two concurrent pulls of the same image share the downloads and end with one set of snapshots', async () => {
+    const { daemon } = fakeDaemon(content, snap);
+    const tars = await layerTars();
+    addImage(reg, 'app', 'latest', tars);
+    await Promise.all([pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST }), pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST })]);
+    const chain = chainIds(tars.map((t) => sha256(t) as Digest));
+    expect((await snapshots()).map((i) => `${i.name} ${i.kind}`).sort()).to.deep.equal([`ns/${chain[0]} committed`, `ns/${chain[1]} committed`].sort());
+    expect((await readFromSnapshot(`ns/${chain[0]}`, 'base/big')).equals(big)).to.equal(true);
+  });
+});
