@@ -60,6 +60,7 @@ export class Daemon {
       snapshotter: this.snapshotter,
       log,
     });
+    this.gc.collectAfterStartup();
     this.bus = new SystemBus({
       // The connection comes back on the next call (see bus.ts); the log says when it went and came.
       onConnectionChange: (change, reason) =>

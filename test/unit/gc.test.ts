@@ -223,6 +223,16 @@ describe('daemon/gc (mark and sweep)', () => {
     await open.abort();
   });
 
+  it('collects once after start-up, when the grace has passed: a crashed pull\'s staging snapshot goes without any delete', async () => {
+    const soon = new GarbageCollector({ images, containers, leases, content, snapshotter, expiryCheckMs: 0, activeGraceMs: -4_950 });
+    await snapshotter.prepare('default/extract-staging-1');
+    soon.collectAfterStartup(); // grace -4950 ms + 5 s = 50 ms from now
+    expect(await snapshotKeys()).to.deep.equal(['default/extract-staging-1']);
+    for (let i = 0; i < 50 && (await snapshotKeys()).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    soon.stop();
+    expect(await snapshotKeys()).to.deep.equal([]);
+  });
+
   it('keeps a young active snapshot nobody refers to yet (a client between Prepare and Containers.Create)', async () => {
     const graceful = new GarbageCollector({ images, containers, leases, content, snapshotter, expiryCheckMs: 0 });
     await snapshotter.prepare('default/just-made');

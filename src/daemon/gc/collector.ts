@@ -54,6 +54,7 @@ export class GarbageCollector {
   private next: Promise<GcResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private background: NodeJS.Timeout | undefined;
+  private startup: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: CollectorOptions) {
     const every = options.expiryCheckMs ?? DEFAULT_EXPIRY_CHECK_MS;
@@ -95,6 +96,18 @@ export class GarbageCollector {
     return run;
   }
 
+  /**
+   * One collection once the active-snapshot grace has passed: what a crash
+   * left (the staging snapshots of an interrupted pull, a create's prepared
+   * snapshot without its container) goes even if nothing is deleted later.
+   */
+  collectAfterStartup(): void {
+    const delay = (this.options.activeGraceMs ?? DEFAULT_ACTIVE_GRACE_MS) + 5_000;
+    const t = setTimeout(() => this.schedule(), delay);
+    t.unref();
+    this.startup = t;
+  }
+
   /** Requests a collection soon, without waiting (what a delete without `sync` does). */
   schedule(): void {
     if (this.background !== undefined) return;
@@ -108,6 +121,7 @@ export class GarbageCollector {
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.background !== undefined) clearTimeout(this.background);
+    if (this.startup !== undefined) clearTimeout(this.startup);
     this.timer = undefined;
     this.background = undefined;
   }
