@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { execa } from 'execa';
@@ -12,6 +12,7 @@ import type { ContentClient, Init, WriteContentRequest, WriteContentResponse } f
 import { REGISTRY_BIN, startRegistry, type Registry } from '../support/registry.js';
 import { pushBlob, pushManifest, type PushTarget } from '../support/registry-push.js';
 import { REPO, SOCKET, closeBus, ctr, ctrTs, eventually, leftovers, systemdAvailable } from './helpers.js';
+import { layerOf, randomTarEntry as randomEntry, sha256 } from '../support/layers.js';
 
 /**
  * The real containerd 1.6 `ctr` pulling, running, exporting, importing and
@@ -24,35 +25,7 @@ import { REPO, SOCKET, closeBus, ctr, ctrTs, eventually, leftovers, systemdAvail
  */
 const NS = 'ctrimg';
 const LAYOUT = join(REPO, 'test/fixtures/out/busybox-layout');
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const c = (args: string[]) => ctr(['-n', NS, ...args]);
-
-/** A tar entry `name` with random bytes, padded, without the end-of-archive blocks. */
-function randomEntry(name: string): Buffer {
-  const payload = randomBytes(4096);
-  const header = Buffer.alloc(512);
-  header.write(name, 0);
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(payload.length.toString(8).padStart(11, '0') + '\0', 124);
-  header.write('14533436000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return Buffer.concat([header, payload]);
-}
-
-/** A gzip layer of `tar` (entries without the end blocks) and its diffID. */
-function layerOf(entries: Buffer): { gz: Buffer; diffId: string; desc: { mediaType: string; digest: string; size: number } } {
-  const tar = Buffer.concat([entries, Buffer.alloc(1024)]);
-  const gz = gzipSync(tar);
-  return { gz, diffId: sha256(tar), desc: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(gz), size: gz.length } };
-}
 
 /** The busybox fixture's entries (its tar without the trailing zero blocks) and config. */
 function busyboxFixture(): { entries: Buffer; config: Record<string, unknown> } {

@@ -1,14 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { REGISTRY_BIN, makeTlsFiles, startRegistry, type Registry } from '../support/registry.js';
 import { pushBlob, pushForeignImage, pushIndex, pushLayout, type PushedDescriptor, type PushTarget } from '../support/registry-push.js';
 import { startTokenServer, type TokenServer } from '../support/registry-token.js';
 import { startThrottleProxy } from '../support/registry-proxy.js';
+import { randomLayer as randomLayerOf, sha256 } from '../support/layers.js';
 import { execa } from 'execa';
 import { CTR_TS } from './helpers.js';
 import { REPO, closeBus, ctrTs, leftovers, systemdAvailable } from './helpers.js';
@@ -23,29 +23,8 @@ const LAYOUT = join(REPO, 'test/fixtures/out/busybox-layout');
 const CONTENT = '/var/lib/containerd-ts/content';
 const CERTS_DIR = '/etc/containerd-ts/certs.d';
 
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** A one-file layer (tar, gzip) with random content, so its blob is new to the store. */
-function randomLayer(size = 64 * 1024): { gz: Buffer; diffId: string } {
-  const payload = randomBytes(size);
-  const header = Buffer.alloc(512);
-  header.write('random.bin', 0);
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(payload.length.toString(8).padStart(11, '0') + '\0', 124);
-  header.write('14533436000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  const pad = Buffer.alloc((512 - (payload.length % 512)) % 512);
-  const tar = Buffer.concat([header, payload, pad, Buffer.alloc(1024)]);
-  return { gz: gzipSync(tar, { level: 1 }), diffId: sha256(tar) };
-}
+/** A one-file random layer, 64 KiB unless told. */
+const randomLayer = (size = 64 * 1024) => randomLayerOf(size);
 
 function ingestRefs(): string[] {
   const root = join(CONTENT, 'ingest');

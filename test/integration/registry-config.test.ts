@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { REGISTRY_BIN, freePort, makeTlsFiles, startRegistry, type Registry } from '../support/registry.js';
 import { pushForeignImage, pushIndex, pushLayout, type PushedDescriptor, type PushTarget } from '../support/registry-push.js';
 import { REPO, closeBus, ctrTs, systemdAvailable } from './helpers.js';
+import { randomLayer, sha256 } from '../support/layers.js';
 
 /**
  * The `[registry]` table of /etc/containerd-ts/config.toml with the real
@@ -20,28 +19,6 @@ import { REPO, closeBus, ctrTs, systemdAvailable } from './helpers.js';
 const CONFIG = '/etc/containerd-ts/config.toml';
 const CONTENT = '/var/lib/containerd-ts/content';
 const LAYOUT = join(REPO, 'test/fixtures/out/busybox-layout');
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** A gzip layer with one random file, and its diffID. */
-function randomLayer(): { gz: Buffer; diffId: string } {
-  const payload = randomBytes(4096);
-  const header = Buffer.alloc(512);
-  header.write('random.bin', 0);
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(payload.length.toString(8).padStart(11, '0') + '\0', 124);
-  header.write('14533436000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  const tar = Buffer.concat([header, payload, Buffer.alloc(1024)]);
-  return { gz: gzipSync(tar), diffId: sha256(tar) };
-}
 
 const blobStored = (digest: string) => existsSync(join(CONTENT, 'blobs/sha256', digest.slice(7)));
 
