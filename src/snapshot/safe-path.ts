@@ -6,7 +6,6 @@
  * the extraction root, whatever symlinks earlier entries planted.
  */
 import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
-import { lstat, mkdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidArgument } from '../errors.js';
 
@@ -37,53 +36,13 @@ export function splitEntryPath(name: string, what = 'path'): string[] {
 }
 
 /**
- * Resolves directory `components` under `root` (which must itself be a real,
- * symlink-free path) and returns its real absolute path. Missing directories
- * are created (mode 0755) when `create` is set. A symlink on the way is
- * followed only if its target is relative and stays under `root`; absolute
- * targets, escapes and loops are InvalidArgument, as is a non-directory.
- */
-export async function resolveDir(root: string, components: string[], create: boolean): Promise<string> {
-  const resolved: string[] = [];
-  const pending = [...components];
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift() as string;
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (resolved.length === 0) throw invalidArgument('path resolves through a symlink that leaves the layer root');
-      resolved.pop();
-      continue;
-    }
-    const current = join(root, ...resolved, part);
-    const st = await lstat(current).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (st === undefined) {
-      if (!create) throw invalidArgument(`${displayPath([...resolved, part])} does not exist in the layer`);
-      await mkdir(current, { mode: 0o755 });
-      resolved.push(part);
-    } else if (st.isDirectory()) {
-      resolved.push(part);
-    } else if (st.isSymbolicLink()) {
-      if (++hops > MAX_SYMLINK_HOPS) throw invalidArgument(`too many levels of symlinks at ${displayPath([...resolved, part])}`);
-      const target = await readlink(current);
-      if (target.startsWith('/')) {
-        throw invalidArgument(`${displayPath([...resolved, part])} is a symlink to absolute path ${JSON.stringify(target)}; writing through it would leave the layer root`);
-      }
-      pending.unshift(...target.split('/'));
-    } else {
-      throw invalidArgument(`${displayPath([...resolved, part])} is not a directory`);
-    }
-  }
-  return join(root, ...resolved);
-}
-
-/**
  * The synchronous resolver the layer writer uses (it runs in a worker thread,
  * where a blocking lstat costs microseconds and an async one a thread-pool
- * round trip). Same rules as `resolveDir`; in addition it remembers every
+ * round trip). It resolves directory components under the root (which must
+ * itself be a real, symlink-free path): missing directories are created
+ * (mode 0755) when asked; a symlink on the way is followed only if its target
+ * is relative and stays under the root; absolute targets, escapes and loops
+ * are InvalidArgument, as is a non-directory. In addition it remembers every
  * directory it resolved, so the entries of one directory cost no syscalls
  * after the first. The cache is only valid while nothing is removed from the
  * tree: the writer calls `forget()` whenever it deletes anything, since only a
@@ -96,7 +55,7 @@ export class DirResolver {
 
   constructor(private readonly root: string) {}
 
-  /** Like `resolveDir(root, components, create)`, returning the real absolute path. */
+  /** The real absolute path of directory `components` under the root (created when `create`). */
   resolve(components: string[], create: boolean): string {
     const resolved = this.resolveParts(components, create);
     return resolved.length === 0 ? this.root : join(this.root, ...resolved);
@@ -119,7 +78,7 @@ export class DirResolver {
   }
 }
 
-/** resolveDir's walk, synchronous, starting from already-resolved real components. */
+/** The walk behind DirResolver, starting from already-resolved real components. */
 function walkSync(root: string, resolved: string[], pending: string[], create: boolean): string[] {
   let hops = 0;
   while (pending.length > 0) {
