@@ -126,11 +126,12 @@ class StandbyShim {
 
   /** Hands the shim its container and connects to it once it serves. */
   async assign(opts: ShimStartOptions): Promise<ShimClient> {
-    await this.ready;
-    const assignment: ShimAssignment = { ...opts, systemdCgroup: true };
-    this.child.stdin!.end(JSON.stringify(assignment) + '\n');
+    // One bound for the whole start: a fresh shim still loading, then serving.
     const timer = setTimeout(() => this.end(unavailable(`shim for ${opts.id} did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
     try {
+      await this.ready;
+      const assignment: ShimAssignment = { ...opts, systemdCgroup: true };
+      this.child.stdin!.end(JSON.stringify(assignment) + '\n');
       const line = await this.nextLine().catch((err: Error) => {
         throw unavailable(`${err.message.replace('its log', `${opts.bundle}/shim.log`)}`, { cause: err });
       });
