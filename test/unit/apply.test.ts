@@ -6,19 +6,10 @@ import { join } from 'node:path';
 import { RuntimeError } from '../../src/errors.js';
 import { applyLayer, startLayerApply } from '../../src/snapshot/apply.js';
 import { buildBusybox, getXattr, listDir, pad, paxBlock, rawHeader, removeTempDir, streamOf, TAR_END, tempDir, makeTar, type TarEntrySpec } from './snapshot-helpers.js';
+import { rejection } from '../support/rejection.js';
 
 const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const PLAIN = 'application/vnd.oci.image.layer.v1.tar';
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected the layer to be rejected');
-}
 
 describe('snapshot/apply', function () {
   this.timeout(20000);

@@ -9,16 +9,7 @@ import { writeBlob } from '../../src/snapshot/content-helpers.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
 import { digestOf, parseDigest, validateDigest, type Digest } from '../../src/snapshot/digest.js';
 import { removeTempDir, tempDir } from './snapshot-helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../support/rejection.js';
 
 function throws(fn: () => unknown): RuntimeError {
   try {

@@ -3,16 +3,7 @@ import { RuntimeError } from '../../src/errors.js';
 import { Authorizer, parseTokenResponse, type TokenHttp } from '../../src/oci/distribution/auth.js';
 import { findChallenge, parseChallenges } from '../../src/oci/distribution/challenge.js';
 import { credentialsFromConfig, staticCredentials } from '../../src/oci/distribution/credentials.js';
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../support/rejection.js';
 
 describe('distribution/challenge', () => {
   it('parses a bearer challenge', () => {

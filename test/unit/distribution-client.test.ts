@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { RuntimeError } from '../../src/errors.js';
 import { RegistryClient, type RegistryClientOptions } from '../../src/oci/distribution/client.js';
 import { staticCredentials } from '../../src/oci/distribution/credentials.js';
 import { parseReference } from '../../src/oci/distribution/reference.js';
@@ -8,16 +7,7 @@ import { FsContentStore } from '../../src/snapshot/content-fs.js';
 import type { Digest } from '../../src/snapshot/digest.js';
 import { FakeRegistry, addImage, sha256 } from '../support/registry-fake.js';
 import { removeTempDir, tempDir } from './snapshot-helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../support/rejection.js';
 
 const FAST = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5, jitter: 0 };
 

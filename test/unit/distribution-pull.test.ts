@@ -1,52 +1,13 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { RuntimeError } from '../../src/errors.js';
-import type { Daemon } from '../../src/daemon/daemon.js';
 import { pullImage, type PullProgress } from '../../src/daemon/images/pull.js';
 import { inflightCount } from '../../src/daemon/images/pull-inflight.js';
-import type { ImageRecord } from '../../src/daemon/metadata/db.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
 import type { Digest } from '../../src/snapshot/digest.js';
 import { FakeRegistry, addImage } from '../support/registry-fake.js';
 import { removeTempDir, tempDir } from './snapshot-helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Just what pullImage touches of a Daemon, with the real content store. */
-function fakeDaemon(content: FsContentStore) {
-  const images = new Map<string, ImageRecord>();
-  const events: string[] = [];
-  const warnings: string[] = [];
-  const daemon = {
-    content,
-    namespaces: { ensure: () => undefined },
-    images: {
-      get: (ns: string, name: string) => {
-        const r = images.get(`${ns}/${name}`);
-        if (!r) throw new RuntimeError('NotFound', 'no');
-        return r;
-      },
-      put: (ns: string, rec: Omit<ImageRecord, 'createdAt' | 'updatedAt'>) => {
-        const full = { ...rec, createdAt: '', updatedAt: '' };
-        images.set(`${ns}/${rec.name}`, full);
-        return full;
-      },
-    },
-    events: { publish: (_ns: string, topic: string) => events.push(topic) },
-    log: { info: () => undefined, warn: (message: string, fields: Record<string, unknown>) => warnings.push(`${message} ${JSON.stringify(fields)}`) },
-  };
-  return { daemon: daemon as unknown as Daemon, images, events, warnings };
-}
-
-const FAST = { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5, jitter: 0 } };
+import { FAST_RETRY, fakePullDaemon } from '../support/fake-pull-daemon.js';
+import { rejection } from '../support/rejection.js';
 
 describe('daemon/images/pull (without unpack) against an in-process registry', function () {
   this.timeout(20_000);
@@ -65,10 +26,10 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
   });
 
   it('stores index, manifest, config and layers with GC labels, then records the image', async () => {
-    const { daemon, images, events } = fakeDaemon(store);
+    const { daemon, images, events } = fakePullDaemon(store);
     const img = addImage(reg, 'library/app', 'v1', [randomBytes(1000), randomBytes(2000)], { index: true });
     const seen: PullProgress[] = [];
-    const rec = await pullImage(daemon, 'ns', `${reg.host}/library/app:v1`, { unpack: false, registry: FAST }, (p) => seen.push(p));
+    const rec = await pullImage(daemon, 'ns', `${reg.host}/library/app:v1`, { unpack: false, registry: FAST_RETRY }, (p) => seen.push(p));
     expect(rec.name).to.equal(`${reg.host}/library/app:v1`);
     expect(rec.target).to.deep.equal({ mediaType: img.index!.mediaType, digest: img.index!.digest, size: img.index!.size });
     expect(images.size).to.equal(1);
@@ -84,33 +45,33 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
     expect(seen[0]).to.include({ digest: img.index!.digest, status: 'resolved' });
     // Pulled again: nothing is downloaded, the layers "exist".
     const again: PullProgress[] = [];
-    await pullImage(daemon, 'ns', `${reg.host}/library/app:v1`, { unpack: false, registry: FAST }, (p) => again.push(p));
+    await pullImage(daemon, 'ns', `${reg.host}/library/app:v1`, { unpack: false, registry: FAST_RETRY }, (p) => again.push(p));
     expect(again.filter((p) => p.status === 'exists').map((p) => p.digest).sort()).to.deep.equal(img.layers.map((l) => l.digest).sort());
     expect(events).to.deep.equal(['imageCreate', 'imageUpdate']);
   });
 
   it('shares one download between concurrent pulls of the same blob', async () => {
-    const { daemon } = fakeDaemon(store);
+    const { daemon } = fakePullDaemon(store);
     const img = addImage(reg, 'app', 'latest', [randomBytes(3_000_000)]);
     const layerPath = `/v2/app/blobs/${img.layers[0]!.digest}`;
-    await Promise.all([1, 2, 3].map((n) => pullImage(daemon, `ns${n}`, `${reg.host}/app`, { unpack: false, registry: FAST })));
+    await Promise.all([1, 2, 3].map((n) => pullImage(daemon, `ns${n}`, `${reg.host}/app`, { unpack: false, registry: FAST_RETRY })));
     expect(reg.log.filter((l) => l.url === layerPath)).to.have.length(1);
     expect(inflightCount()).to.equal(0);
   });
 
   it('records nothing for an unknown tag (NotFound)', async () => {
-    const { daemon, images } = fakeDaemon(store);
-    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app:missing`, { unpack: false, registry: FAST }));
+    const { daemon, images } = fakePullDaemon(store);
+    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app:missing`, { unpack: false, registry: FAST_RETRY }));
     expect(err.kind).to.equal('NotFound');
     expect(images.size).to.equal(0);
     expect(await store.list()).to.deep.equal([]);
   });
 
   it('commits nothing when a layer does not match its digest', async () => {
-    const { daemon, images } = fakeDaemon(store);
+    const { daemon, images } = fakePullDaemon(store);
     const img = addImage(reg, 'app', 'latest', [randomBytes(1000), randomBytes(1000)]);
     reg.blobs.set(img.layers[1]!.digest, randomBytes(1000));
-    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app`, { unpack: false, registry: FAST }));
+    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app`, { unpack: false, registry: FAST_RETRY }));
     expect(err.kind).to.equal('InvalidArgument');
     expect(err.message).to.include('digest mismatch');
     expect(images.size).to.equal(0);
@@ -121,7 +82,7 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
   });
 
   it('chooses the platform asked for, and names the available ones when none fits', async () => {
-    const { daemon } = fakeDaemon(store);
+    const { daemon } = fakePullDaemon(store);
     const amd = addImage(reg, 'multi', 'amd', [randomBytes(10)], { arch: 'amd64' });
     const arm = addImage(reg, 'multi', 'arm', [randomBytes(10)], { arch: 'arm64' });
     const index = {
@@ -133,22 +94,22 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
       ],
     };
     reg.addManifest('multi', index, index.mediaType, ['latest']);
-    await pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST, platform: { os: 'linux', architecture: 'arm64' } });
+    await pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST_RETRY, platform: { os: 'linux', architecture: 'arm64' } });
     const stored = (await store.list()).map((i) => i.digest);
     expect(stored).to.include(arm.layers[0]!.digest).and.not.include(amd.layers[0]!.digest);
-    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST, platform: { os: 'linux', architecture: 'ppc64le' } }));
+    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST_RETRY, platform: { os: 'linux', architecture: 'ppc64le' } }));
     expect(err.kind).to.equal('NotFound');
     expect(err.message).to.include('linux/ppc64le').and.include('available: linux/amd64, linux/arm64');
   });
 
   it('downloads at most maxConcurrentDownloads layers at once', async () => {
-    const { daemon } = fakeDaemon(store);
+    const { daemon } = fakePullDaemon(store);
     const layers = [1, 2, 3, 4, 5].map(() => randomBytes(200_000));
     addImage(reg, 'wide', 'latest', layers);
     let active = 0;
     let peak = 0;
     const seen = new Map<string, string>();
-    await pullImage(daemon, 'ns', `${reg.host}/wide`, { unpack: false, registry: FAST, maxConcurrentDownloads: 2 }, (p) => {
+    await pullImage(daemon, 'ns', `${reg.host}/wide`, { unpack: false, registry: FAST_RETRY, maxConcurrentDownloads: 2 }, (p) => {
       const before = seen.get(p.digest);
       if (p.status === 'downloading' && before !== 'downloading') active++;
       if ((p.status === 'done' || p.status === 'exists') && before === 'downloading') active--;
@@ -159,7 +120,7 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
   });
 
   it('--all-platforms stores every manifest of the index with its config and layers, labelled from the index', async () => {
-    const { daemon } = fakeDaemon(store);
+    const { daemon } = fakePullDaemon(store);
     const amd = addImage(reg, 'multi', 'amd', [randomBytes(10)], { arch: 'amd64' });
     const arm = addImage(reg, 'multi', 'arm', [randomBytes(10), randomBytes(20)], { arch: 'arm64' });
     const index = reg.addManifest(
@@ -175,9 +136,9 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
       'application/vnd.oci.image.index.v1+json',
       ['latest'],
     );
-    await pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST });
+    await pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST_RETRY });
     expect((await store.list()).map((i) => i.digest)).to.not.include(arm.manifest.digest);
-    await pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST, allPlatforms: true });
+    await pullImage(daemon, 'ns', `${reg.host}/multi`, { unpack: false, registry: FAST_RETRY, allPlatforms: true });
     const stored = (await store.list()).map((i) => i.digest);
     for (const d of [amd.manifest, amd.config, ...amd.layers, arm.manifest, arm.config, ...arm.layers, index]) expect(stored, d.digest).to.include(d.digest);
     const labels = (await store.info(index.digest as Digest)).labels;
@@ -193,10 +154,10 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
     });
     afterEach(() => mirror.stop());
 
-    const viaMirrors = (upstream: string, mirrors: string[]) => ({ ...FAST, hosts: { [upstream]: { insecure: false, mirrors } } });
+    const viaMirrors = (upstream: string, mirrors: string[]) => ({ ...FAST_RETRY, hosts: { [upstream]: { insecure: false, mirrors } } });
 
     it('pulls from the first mirror that has the image; the record keeps the upstream name; upstream is never asked', async () => {
-      const { daemon, images } = fakeDaemon(store);
+      const { daemon, images } = fakePullDaemon(store);
       const img = addImage(mirror, 'library/app', 'v1', [randomBytes(5000)], { index: true });
       const rec = await pullImage(daemon, 'ns', `${reg.host}/library/app:v1`, { unpack: false, registry: viaMirrors(reg.host, [mirror.host]) });
       expect(rec.name).to.equal(`${reg.host}/library/app:v1`);
@@ -208,7 +169,7 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
     });
 
     it('skips a mirror that is down or lacks the image, with a log line, and falls back to the upstream', async () => {
-      const { daemon, warnings } = fakeDaemon(store);
+      const { daemon, warnings } = fakePullDaemon(store);
       const down = await new FakeRegistry().start();
       const downHost = down.host;
       await down.stop();
@@ -223,7 +184,7 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
     });
 
     it('falls back to the upstream for a blob the mirror lacks or serves corrupted', async () => {
-      const { daemon } = fakeDaemon(store);
+      const { daemon } = fakePullDaemon(store);
       const layers = [randomBytes(4000), randomBytes(4000)];
       const up = addImage(reg, 'app', 'v1', layers);
       addImage(mirror, 'app', 'v1', layers);
@@ -237,7 +198,7 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
     });
 
     it('reports the upstream error when every mirror and the upstream fail', async () => {
-      const { daemon, images } = fakeDaemon(store);
+      const { daemon, images } = fakePullDaemon(store);
       const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/nothing:v1`, { unpack: false, registry: viaMirrors(reg.host, [mirror.host]) }));
       expect(err.kind).to.equal('NotFound');
       expect(err.message).to.include(reg.host);

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { RuntimeError } from '../../src/errors.js';
 import { DockerMediaTypes, MediaTypes, isManifest, parseJsonBlob, type Descriptor, type ImageConfig, type Manifest } from '../../src/oci/image-types.js';
 import { onlyPlatform, parsePlatform } from '../../src/oci/platform.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
@@ -14,18 +13,9 @@ import { digestOf, type Digest } from '../../src/snapshot/digest.js';
 import { exportOciArchive, familiarTag } from '../../src/snapshot/export.js';
 import { importImageArchive } from '../../src/snapshot/import.js';
 import { buildBusybox, makeTar, removeTempDir, tempDir, type TarEntrySpec } from './snapshot-helpers.js';
+import { rejection } from '../support/rejection.js';
 
 const IMAGE = 'docker.io/library/busybox:latest';
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Every file of a tar, by name. */
 async function untar(data: Buffer): Promise<Map<string, Buffer>> {

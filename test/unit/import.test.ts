@@ -6,7 +6,6 @@ import { copyFile, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { RuntimeError } from '../../src/errors.js';
 import { isManifest, MediaTypes, parseJsonBlob, type Descriptor, type Manifest } from '../../src/oci/image-types.js';
 import { hostPlatform, normalizePlatform, onlyPlatform, parsePlatform, selectManifest } from '../../src/oci/platform.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
@@ -15,18 +14,9 @@ import { imageName, importOciArchive } from '../../src/snapshot/import.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { unpackImage } from '../../src/snapshot/unpack.js';
 import { buildBusybox, canMountOverlay, makeTar, removeTempDir, tempDir, type TarEntrySpec } from './snapshot-helpers.js';
+import { rejection } from '../support/rejection.js';
 
 const IMAGE = 'docker.io/library/busybox:latest';
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Offset of the data of entry `name` in an uncompressed tar. */
 function entryDataOffset(archive: Buffer, name: string): number {

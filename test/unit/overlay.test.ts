@@ -5,7 +5,6 @@ import { mkdir, readFile, stat, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { RuntimeError } from '../../src/errors.js';
 import { MediaTypes, type Manifest } from '../../src/oci/image-types.js';
 import { chainId, chainIds } from '../../src/snapshot/chain-id.js';
 import { writeBlob } from '../../src/snapshot/content-helpers.js';
@@ -16,16 +15,7 @@ import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import type { Info, Mount } from '../../src/snapshot/snapshotter.js';
 import { unpackImage } from '../../src/snapshot/unpack.js';
 import { canMountOverlay, listDir, makeTar, removeTempDir, tempDir, type TarEntrySpec } from './snapshot-helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../support/rejection.js';
 
 /** Mounts `mounts` (one overlay or bind mount) at `target` with mount(8). */
 async function mountAll(mounts: Mount[], target: string): Promise<void> {

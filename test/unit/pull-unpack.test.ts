@@ -3,10 +3,7 @@ import { open as openLmdb, type RootDatabase } from 'lmdb';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError } from '../../src/errors.js';
-import type { Daemon } from '../../src/daemon/daemon.js';
 import { pullImage } from '../../src/daemon/images/pull.js';
-import type { ImageRecord } from '../../src/daemon/metadata/db.js';
 import { chainIds } from '../../src/snapshot/chain-id.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
 import type { Digest } from '../../src/snapshot/digest.js';
@@ -14,43 +11,8 @@ import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import type { Info } from '../../src/snapshot/snapshotter.js';
 import { FakeRegistry, addImage, sha256 } from '../support/registry-fake.js';
 import { makeTar, removeTempDir, tempDir } from './snapshot-helpers.js';
-
-/** What pullImage touches of a Daemon: the real content store and overlay snapshotter. */
-function fakeDaemon(content: FsContentStore, snapshotter: OverlaySnapshotter) {
-  const images = new Map<string, ImageRecord>();
-  const daemon = {
-    content,
-    snapshotter,
-    namespaces: { ensure: () => undefined },
-    images: {
-      get: (ns: string, name: string) => {
-        const r = images.get(`${ns}/${name}`);
-        if (!r) throw new RuntimeError('NotFound', 'no');
-        return r;
-      },
-      put: (ns: string, rec: Omit<ImageRecord, 'createdAt' | 'updatedAt'>) => {
-        const full = { ...rec, createdAt: '', updatedAt: '' };
-        images.set(`${ns}/${rec.name}`, full);
-        return full;
-      },
-    },
-    events: { publish: () => undefined },
-    log: { info: () => undefined },
-  };
-  return { daemon: daemon as unknown as Daemon, images };
-}
-
-const FAST = { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5, jitter: 0 } };
-
-async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RuntimeError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
+import { FAST_RETRY, fakePullDaemon } from '../support/fake-pull-daemon.js';
+import { rejection } from '../support/rejection.js';
 
 describe('daemon/images/pull with unpack (layers extracted while they download)', function () {
   this.timeout(30_000);
@@ -94,10 +56,10 @@ describe('daemon/images/pull with unpack (layers extracted while they download)'
   ];
 
   it('commits every layer as its chain-ID snapshot with the layer files, and leaves no staging snapshot', async () => {
-    const { daemon, images } = fakeDaemon(content, snap);
+    const { daemon, images } = fakePullDaemon(content, snap);
     const tars = await layerTars();
     addImage(reg, 'app', 'latest', tars);
-    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST });
+    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST_RETRY });
     const chain = chainIds(tars.map((t) => sha256(t) as Digest));
     const infos = await snapshots();
     expect(infos.map((i) => [i.name, i.kind, i.parent]).sort()).to.deep.equal(
@@ -112,14 +74,14 @@ describe('daemon/images/pull with unpack (layers extracted while they download)'
   });
 
   it('a layer that does not match its digest leaves no snapshot, no blob and no image', async () => {
-    const { daemon, images } = fakeDaemon(content, snap);
+    const { daemon, images } = fakePullDaemon(content, snap);
     const tars = await layerTars();
     const img = addImage(reg, 'app', 'latest', tars);
     // Same size, valid tar, other bytes: it extracts fine while streaming, then fails verification.
     const forged = await makeTar([{ name: 'base', type: 'directory' }, { name: 'base/big', content: randomBytes(300_000) }, { name: 'base/gone', content: 'y' }]);
     expect(forged.length).to.equal(tars[0]!.length);
     reg.blobs.set(img.layers[0]!.digest, forged);
-    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST }));
+    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST_RETRY }));
     expect(err.kind).to.equal('InvalidArgument');
     expect(err.message).to.include('digest mismatch');
     expect(await snapshots()).to.deep.equal([]);
@@ -129,11 +91,11 @@ describe('daemon/images/pull with unpack (layers extracted while they download)'
   });
 
   it('a connection cut mid-layer resumes the download and unpacks the layer once, from the verified blob', async () => {
-    const { daemon } = fakeDaemon(content, snap);
+    const { daemon } = fakePullDaemon(content, snap);
     const tars = await layerTars();
     const img = addImage(reg, 'app', 'latest', tars);
     reg.fault(new RegExp(`/blobs/${img.layers[0]!.digest}$`), { times: 1, cutAfter: 150_000 });
-    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST });
+    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST_RETRY });
     const ranged = reg.log.filter((r) => r.url.endsWith(img.layers[0]!.digest) && r.range !== undefined);
     expect(ranged.map((r) => r.range)).to.deep.equal(['bytes=150000-']);
     const chain = chainIds(tars.map((t) => sha256(t) as Digest));
@@ -143,10 +105,10 @@ describe('daemon/images/pull with unpack (layers extracted while they download)'
   });
 
   it('a hostile layer fails the pull and leaves no snapshot', async () => {
-    const { daemon, images } = fakeDaemon(content, snap);
+    const { daemon, images } = fakePullDaemon(content, snap);
     const evil = await makeTar([{ name: '../escape', content: 'pwned' }]);
     addImage(reg, 'app', 'latest', [evil]);
-    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST }));
+    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST_RETRY }));
     expect(err.kind).to.equal('InvalidArgument');
     expect(err.message).to.include('../escape');
     expect(await snapshots()).to.deep.equal([]);
@@ -154,19 +116,19 @@ describe('daemon/images/pull with unpack (layers extracted while they download)'
   });
 
   it('reuses committed layers on a second pull', async () => {
-    const { daemon } = fakeDaemon(content, snap);
+    const { daemon } = fakePullDaemon(content, snap);
     addImage(reg, 'app', 'latest', await layerTars());
-    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST });
+    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST_RETRY });
     const before = (await snapshots()).map((i) => i.name).sort();
-    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST });
+    await pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST_RETRY });
     expect((await snapshots()).map((i) => i.name).sort()).to.deep.equal(before);
   });
 
   it('two concurrent pulls of the same image share the downloads and end with one set of snapshots', async () => {
-    const { daemon } = fakeDaemon(content, snap);
+    const { daemon } = fakePullDaemon(content, snap);
     const tars = await layerTars();
     addImage(reg, 'app', 'latest', tars);
-    await Promise.all([pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST }), pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST })]);
+    await Promise.all([pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST_RETRY }), pullImage(daemon, 'ns', `${reg.host}/app`, { registry: FAST_RETRY })]);
     const chain = chainIds(tars.map((t) => sha256(t) as Digest));
     expect((await snapshots()).map((i) => `${i.name} ${i.kind}`).sort()).to.deep.equal([`ns/${chain[0]} committed`, `ns/${chain[1]} committed`].sort());
     expect((await readFromSnapshot(`ns/${chain[0]}`, 'base/big')).equals(big)).to.equal(true);
