@@ -5,7 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$top"
-pkgs=(runc crun systemd systemd-container dbus busybox-static containerd util-linux attr docker-registry apache2-utils openssl)
+pkgs=(runc crun systemd systemd-container dbus busybox-static containerd util-linux attr zstd docker-registry apache2-utils openssl skopeo)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -15,6 +15,14 @@ type ResOf<M, K extends keyof M> = M[K] extends Rpc<infer _, unknown, infer R> ?
 /** A service's server-streaming methods, called like grpc-js's (the client adds the namespace header itself). */
 export type StreamingClient<M> = { [K in StreamNames<M> & string]: (request: ReqOf<M, K>) => ServerStream<ResOf<M, K>> };
 
+/** CTR_TS_TRACE=1: each call's duration and the time since the process began, on stderr. */
+const trace = Boolean(process.env.CTR_TS_TRACE);
+
+function traceLine(what: string, started: number): void {
+  const now = performance.now();
+  process.stderr.write(`trace: ${what} ${(now - started).toFixed(1)} ms (at ${now.toFixed(1)} ms)\n`);
+}
+
 /**
  * The CLI's connection to the daemon: one HTTP/2 connection (our own small
  * gRPC client, see src/wire), the namespace in every call's metadata, and
@@ -45,8 +53,10 @@ export class DaemonClient {
 
   /** A unary call that also returns the response's headers (containerd-ts extras such as OOM). */
   async callWithHeaders<S extends ServiceName, K extends UnaryNames<MethodsOf<S>> & string>(service: S, method: K, request: ReqOf<MethodsOf<S>, K>): Promise<{ response: ResOf<MethodsOf<S>, K>; headers: Metadata }> {
+    const started = trace ? performance.now() : 0;
     try {
       const { response, headers } = await this.channel.unary(SERVICE_FULL_NAMES[service], method, request as object);
+      if (trace) traceLine(`${service}.${method}`, started);
       return { response: response as ResOf<MethodsOf<S>, K>, headers };
     } catch (err) {
       throw fromServiceError(err);

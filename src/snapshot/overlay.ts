@@ -13,7 +13,7 @@ import type { Database, Key } from 'lmdb';
 import { failedPrecondition, internal, invalidArgument } from '../errors.js';
 import { diskUsage } from './disk-usage.js';
 import { SnapshotMetadata, toInfo, type SnapshotRecord } from './overlay-store.js';
-import type { Info, Mount, Snapshotter, Usage } from './snapshotter.js';
+import { VOLATILE_LABEL, type Info, type Mount, type Snapshotter, type Usage } from './snapshotter.js';
 
 /** Constructor options: where snapshot directories live and the metadata database. */
 export interface OverlayOptions {
@@ -154,6 +154,7 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     const options: string[] = this.indexOff ? ['index=off'] : [];
     if (r.kind === 'active') options.push(`workdir=${this.workDir(r.id)}`, `upperdir=${this.fsDir(r.id)}`);
+    if (r.kind === 'active' && r.labels[VOLATILE_LABEL] === 'true') options.push('volatile');
     options.push(`lowerdir=${parents.map((id) => this.fsDir(id)).join(':')}`);
     return [{ type: 'overlay', source: 'overlay', options }];
   }

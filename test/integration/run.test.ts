@@ -125,6 +125,43 @@ describe('containers as systemd scopes (integration)', function () {
     });
   });
 
+  it('mounts a --rm container\'s rootfs volatile (its unmount skips syncing the disk), a kept container\'s not', async () => {
+    const rootLine = "grep ' / / ' /proc/self/mountinfo";
+    const throwaway = await ctrTs(['run', '--rm', BUSYBOX, 'volatile-1', 'sh', '-c', rootLine]);
+    expect(throwaway.exitCode, throwaway.stderr).to.equal(0);
+    // Kernels print the option as `volatile` or (6.x) `fsync=volatile`.
+    expect(throwaway.stdout).to.match(/ - overlay overlay .*[,=]volatile/);
+    const kept = await ctrTs(['run', BUSYBOX, 'volatile-2', 'sh', '-c', rootLine]);
+    expect(kept.exitCode, kept.stderr).to.equal(0);
+    expect(kept.stdout).to.match(/ - overlay overlay /).and.not.match(/volatile/);
+    expect((await ctrTs(['containers', 'rm', 'volatile-2'])).exitCode).to.equal(0);
+    expect(await leftovers('volatile-1')).to.deep.equal([]);
+    expect(await leftovers('volatile-2')).to.deep.equal([]);
+  });
+
+  it('mounts a volatile snapshot again for the next task of its container, contents kept (real ctr)', async () => {
+    const id = 'volatile-3';
+    expect((await ctr(['containers', 'create', BUSYBOX, id, '--', 'sh', '-c', 'echo x >> /f; cat /f'])).exitCode).to.equal(0);
+    try {
+      expect((await ctr(['snapshots', 'label', id, 'io.containerd-ts.snapshot.volatile=true'])).exitCode).to.equal(0);
+      // In the foreground, ctr tasks start deletes the task when it exits: the second start mounts anew.
+      const first = await ctr(['tasks', 'start', id]);
+      expect(first.stdout, first.stderr).to.equal('x');
+      const second = await ctr(['tasks', 'start', id]);
+      expect(second.stdout, second.stderr).to.equal('x\nx');
+    } finally {
+      await ctr(['containers', 'rm', id]);
+    }
+    expect(await leftovers(id)).to.deep.equal([]);
+  });
+
+  it('refuses --rm with --detach (nothing would remove the container), like ctr, and creates nothing', async () => {
+    const r = await ctrTs(['run', '--rm', '-d', BUSYBOX, 'rm-detach-1', 'true']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/--rm and --detach/);
+    expect(await leftovers('rm-detach-1')).to.deep.equal([]);
+  });
+
   it('OOM-kills a container that allocates past its memory limit: exit 137, reported as OOM', async () => {
     const r = await ctrTs(['run', '--rm', '--memory', '32M', BUSYBOX, 'oom-1', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=96M', 'count=1']);
     expect(r.exitCode).to.equal(137);

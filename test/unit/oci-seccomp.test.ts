@@ -27,7 +27,7 @@ describe('seccomp', () => {
     });
 
     it('maps the machine to libseccomp architectures with their own syscalls (x86_64, aarch64)', () => {
-      expect(p.architectures).to.deep.equal(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+      expect(p.architectures).to.deep.equal(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']);
       expect(allows(p, 'arch_prctl')).to.equal(true);
       const arm = defaultSeccompProfile(DEFAULT_CAPABILITIES, 'arm64');
       expect(arm.architectures).to.deep.equal(['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM']);

@@ -1,4 +1,5 @@
 import { chainId } from '../../snapshot/chain-id.js';
+import { VOLATILE_LABEL } from '../../snapshot/snapshotter.js';
 import { validateDigest } from '../../snapshot/digest.js';
 import { parseCpus, parseMemory, parsePids, type ResourceLimits } from '../../oci/limits.js';
 import { validateIdentifier } from '../../oci/identifiers.js';
@@ -115,6 +116,7 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
   const env = (o.env as string[] | undefined) ?? [];
   for (const e of env) if (!e.includes('=')) throw invalidArgument(`--env "${e}" must be KEY=VALUE`);
 
+  if (o.rm && o.detach) throw invalidArgument('--rm and --detach cannot be used together: nothing would remove the container after it exits (use tasks rm and containers rm)');
   optionsFrom(o, id); // validate every flag before anything is created
   runtimeOptions(o);
   const imageName = normalizeImageRef(imageArg);
@@ -129,7 +131,8 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
   if (user) spec.annotations = { ...spec.annotations, [USER_ANNOTATION]: user };
   if (spec.process.args.length === 0) throw invalidArgument(`image ${imageName} has no command; give one after the container id`);
 
-  await client.call('snapshots', 'Prepare', { snapshotter: SNAPSHOTTER, key: id, parent: parent ?? '', labels: {} });
+  const snapshotLabels = o.rm ? { [VOLATILE_LABEL]: 'true' } : {};
+  await client.call('snapshots', 'Prepare', { snapshotter: SNAPSHOTTER, key: id, parent: parent ?? '', labels: snapshotLabels });
   const undo: Array<() => Promise<unknown>> = [() => client.call('snapshots', 'Remove', { snapshotter: SNAPSHOTTER, key: id })];
   let fifos: FifoSet | undefined;
   let raw: RawTerminal | undefined;
@@ -178,7 +181,8 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
     if (headers.get(OOM_HEADER)[0] === 'true') {
       process.stderr.write(`ctr-ts: container ${id} was killed by the kernel's OOM killer (memory limit reached)\n`);
     }
-    if (o.rm) await runAll(undo.reverse());
+    // The container record and its snapshot go together: neither needs the other gone first.
+    if (o.rm) await Promise.all(undo.map((step) => step().catch(() => {})));
     return exit.exit_status;
   } catch (err) {
     await runAll(undo.reverse());

@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { internal, invalidArgument } from '../../errors.js';
+import { optionValue } from '../../snapshot/mounts.js';
 import { MNT_DETACH, mount, MountFlags, unmount } from '../../shim/native.js';
 
 /** A mount as containerd describes it (type, source, options), e.g. an overlay snapshot. */
@@ -20,6 +22,7 @@ export async function mountAll(mounts: MountSpec[], target: string): Promise<voi
   if (!['overlay', 'bind'].includes(m.type)) throw invalidArgument(`unsupported rootfs mount type "${m.type}"`);
   try {
     if (m.type === 'overlay') {
+      await allowVolatileRemount(m.options);
       await mount(m.source || 'overlay', target, 'overlay', 0, m.options.join(','));
     } else {
       await mount(m.source, target, '', MountFlags.MS_BIND | (m.options.includes('rbind') ? MountFlags.MS_REC : 0));
@@ -34,6 +37,18 @@ export async function mountAll(mounts: MountSpec[], target: string): Promise<voi
   } catch (err) {
     throw internal(`mounting the rootfs on ${target} failed: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * overlayfs refuses to mount a `volatile` overlay again while the marker its
+ * first mount left in the workdir exists (it cannot know whether the upper
+ * was synced). Volatile snapshots hold only throwaway contents (a `--rm`
+ * container's), so a new task on one may take them as they are.
+ */
+async function allowVolatileRemount(options: string[]): Promise<void> {
+  const workdir = optionValue(options, 'workdir');
+  if (!options.includes('volatile') || !workdir) return;
+  await rm(path.join(workdir, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
 }
 
 /** Unmounts `target` (and anything below it) if it is mounted; a no-op otherwise. */

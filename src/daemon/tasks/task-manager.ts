@@ -152,7 +152,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       throw toRuntimeError(err);
     } finally {
       this.creating.delete(key);
-      this.shims.prepare();
+      // After the answer has gone out: spawning a process blocks the event loop for a few ms.
+      setImmediate(() => this.shims.prepare());
     }
   }
 
@@ -282,28 +283,42 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       throw failedPrecondition(`task "${id}" is ${state.status}: kill it first`);
     }
     const timer = new StepTimer();
-    const exit = await task.shim.call('delete', {});
-    timer.mark('runtime-delete');
-    await this.teardown(task, timer);
+    // runc's delete and the host-side release touch different things (runc's state and
+    // cgroup; machined, the rootfs mount): side by side. The scope goes after runc's delete.
+    // A failed runtime delete keeps the task (a retry finishes the job); nothing is left half-awaited.
+    const [runtime, host] = await Promise.allSettled([
+      task.shim.call('delete', {}).then(async (e) => {
+        timer.mark('runtime-delete');
+        this.tasks.delete(`${task.namespace}/${task.id}`); // before the shim goes: not a lost shim
+        await Promise.all([this.stopShim(task), this.stopScope(task.scope).catch(() => {})]);
+        return e;
+      }),
+      this.releaseHostSide(task),
+    ]);
+    if (runtime.status === 'rejected') throw runtime.reason;
+    if (host.status === 'rejected') throw host.reason;
+    const exit = runtime.value;
+    timer.mark('release');
+    await this.removeBundle(task);
+    timer.mark('bundle');
     this.d.events.publish(namespace, 'taskDelete', { container_id: id, id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
     this.d.log.info('task deleted', { namespace, id, status: exit.status, ...timer.summary() });
     return exit;
   }
 
-  /** Releases what a task holds after runc deleted the container; each step tolerates "already gone". */
-  private async teardown(task: Task, timer: StepTimer): Promise<void> {
-    this.tasks.delete(`${task.namespace}/${task.id}`);
+  private async stopShim(task: Task): Promise<void> {
     await task.shim.call('shutdown', {}).catch(() => {});
     task.shim.close();
-    timer.mark('shim-shutdown');
-    await this.releaseResources(task, false, timer);
+  }
+
+  /** The task's bundle, and what only it used: its group's directory when it was the last member, its detached stdin. */
+  private async removeBundle(task: Task): Promise<void> {
     await rm(task.bundle, { recursive: true, force: true });
     // The last member of a shim group takes the group's directory (its shim's log) with it.
     if (task.group && ![...this.tasks.values()].some((t) => t.namespace === task.namespace && t.group === task.group)) {
       await rm(groupDir(this.d.config.state, task.namespace, task.group), { recursive: true, force: true });
     }
     await this.removeDetachedStdin(task);
-    timer.mark('bundle');
   }
 
   /**
@@ -320,14 +335,16 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   }
 
   /** Frees machine, scope and rootfs mount; with `killFirst`, also whatever runc still runs. */
-  private async releaseResources(task: Task, killFirst: boolean, timer?: StepTimer): Promise<void> {
+  private async releaseResources(task: Task, killFirst: boolean): Promise<void> {
     if (killFirst) await this.runcFor(task.namespace, task.runtime).delete(task.id, task.bundle, true).catch(() => {});
-    if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
-    timer?.mark('machine');
     await this.stopScope(task.scope).catch(() => {});
-    timer?.mark('scope');
+    await this.releaseHostSide(task);
+  }
+
+  /** The machine registration and the rootfs mount: neither needs runc's delete to have finished. */
+  private async releaseHostSide(task: Task): Promise<void> {
+    if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
     await unmountAll(path.join(task.bundle, 'rootfs'));
-    timer?.mark('unmount');
   }
 
   /**
