@@ -1,7 +1,8 @@
 import type { ContainersHandlers } from '../../proto-types.js';
 import { failedPrecondition } from '../../errors.js';
 import type { ContainerStore } from '../metadata/containers.js';
-import { logPath, type TaskManager } from '../tasks/task-manager.js';
+import { logPath } from '../tasks/task-host.js';
+import type { TaskManager } from '../tasks/task-manager.js';
 import { rm } from 'node:fs/promises';
 import { rotatedLogs } from '../../shim/rotating-log.js';
 import { containerFromProto, containerToProto } from './convert.js';

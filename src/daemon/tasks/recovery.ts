@@ -2,7 +2,60 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ShimClient, type ShimConnection } from '../../shim/client.js';
 import type { ExitInfo } from '../../shim/protocol.js';
+import type { Machined } from '../../systemd/machined.js';
+import type { Systemd } from '../../systemd/systemd.js';
+import type { Logger } from '../logger.js';
+import { LostShim } from './lost-shim.js';
+import { cleanStrayUnits } from './stray-units.js';
+import type { Task } from './task.js';
+import type { TaskHost } from './task-host.js';
 import { readExitRecord, readTaskRecord, type TaskRecord } from './task-record.js';
+
+export interface RecoveryDeps {
+  stateDir: string;
+  host: TaskHost;
+  systemd: Systemd;
+  machined: Machined;
+  log: Logger;
+  /** Takes a found task into the daemon's table; `connected`: its shim answered (follow it). */
+  adopt(task: Task, connected: boolean): void;
+  /** The units (container and shim scopes) that the adopted tasks own. */
+  ownedUnits(): Set<string>;
+}
+
+/**
+ * Finds the tasks a previous daemon left running: shims reconnected,
+ * exits that happened while it was down read from disk, half-made tasks
+ * (no record: the daemon died mid-create) removed with everything they hold,
+ * and units no task owns stopped when provably ours (see stray-units.ts).
+ */
+export async function recoverTasks(d: RecoveryDeps): Promise<void> {
+  const { found, debris } = await findTasks(d.stateDir);
+  for (const f of found) {
+    const { namespace, id, pid, scope, machine, stdio, runtime, group } = f.record;
+    const shim = f.shim ?? new LostShim(id, f.bundle, f.exit ?? lostExit(pid), d.host.runcFor(namespace, runtime));
+    const task: Task = { namespace, id, pid, bundle: f.bundle, scope, machine, stdio, runtime, group, exit: f.exit, shim };
+    d.adopt(task, Boolean(f.shim));
+    if (!f.shim) {
+      task.exit ??= lostExit(pid);
+      await d.host.release(task, true);
+    }
+    d.log.info('task recovered', { namespace, id, pid, shim: f.shim ? 'connected' : 'gone', status: task.exit?.status });
+  }
+  for (const bundle of debris) await d.host.removeDebris(bundle);
+  await cleanStrayUnits({
+    systemd: d.systemd,
+    machined: d.machined,
+    log: d.log,
+    stateDir: d.stateDir,
+    runcDelete: (namespace, id) => d.host.forceDeleteWithoutBundle(namespace, id),
+  }, d.ownedUnits());
+}
+
+/** The exit reported for a task whose shim was gone when the daemon started and left no exit record. */
+function lostExit(pid: number): ExitInfo {
+  return { pid, status: 255, signal: null, exitedAt: new Date().toISOString(), oomKilled: false, reason: 'the shim was gone when the daemon started; exit status unknown' };
+}
 
 /** One task found in the state dir at start-up: reconnected, or with its shim gone. */
 export interface FoundTask {

@@ -1,0 +1,62 @@
+/**
+ * Which shim process serves a new task: a fresh one (the launcher's standby
+ * when it has one), moved into its own scope out of the daemon's service,
+ * or, for a task of a shim group whose shim still serves, that shim adopting
+ * the task too.
+ */
+import path from 'node:path';
+import { ShimClient, type ShimConnection } from '../../shim/client.js';
+import type { ShimLauncher } from '../../shim/launcher.js';
+import type { Systemd } from '../../systemd/systemd.js';
+import type { DaemonConfig } from '../config.js';
+import type { CleanupStack } from './cleanup.js';
+import { groupDir, moveShimToScope, shimGroupScopeName, shimScopeName } from './shim-scope.js';
+
+export interface ShimRequest {
+  namespace: string;
+  id: string;
+  bundle: string;
+  runtime: string;
+  group?: string;
+}
+
+export interface PlacedShim {
+  shim: ShimClient;
+  /** Settles once a new shim is in its scope (the caller overlaps it with runc's create). */
+  placed: Promise<void>;
+}
+
+/**
+ * Connects the task to a shim; `groupShim` is the live shim of the task's
+ * group, if any. Registers stopping the shim on `cleanup`.
+ */
+export async function placeShim(
+  d: { launcher: ShimLauncher; systemd: Systemd; config: DaemonConfig },
+  req: ShimRequest,
+  groupShim: ShimConnection | undefined,
+  cleanup: CleanupStack,
+): Promise<PlacedShim> {
+  const { namespace, id, bundle, runtime, group } = req;
+  const assignment = {
+    namespace, id, bundle, runtime,
+    runtimeRoot: path.join(d.config.state, 'runc', namespace),
+    ...(group ? { group: { name: group, dir: groupDir(d.config.state, namespace, group) } } : {}),
+  };
+  let shim: ShimClient;
+  let placed = Promise.resolve();
+  if (groupShim) {
+    await groupShim.call('adopt', { ...assignment, systemdCgroup: true });
+    shim = await ShimClient.connect(bundle);
+    shim.pid = groupShim instanceof ShimClient ? groupShim.pid : 0;
+  } else {
+    shim = await d.launcher.start(assignment);
+    const scopeName = group ? shimGroupScopeName(namespace, group) : shimScopeName(namespace, id);
+    placed = moveShimToScope(d.systemd, scopeName, shim.pid, d.config.slice, `containerd-ts shim for ${namespace}/${group ? `group ${group}` : id}`);
+  }
+  cleanup.push('stop shim', async () => {
+    await shim.call('delete', {}).catch(() => undefined);
+    await shim.call('shutdown', {}).catch(() => undefined);
+    shim.close();
+  });
+  return { shim, placed };
+}
