@@ -10,16 +10,25 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
  * heavy up front. grpc-js, proto-loader and protobufjs (~130 ms) are for the
  * daemon; a command that needs one loads it when it runs (src/cli/extensions.ts).
  */
-describe('the ctr-ts bundle (dist/ctr-ts.mjs)', () => {
-  const bundle = readFileSync(path.join(REPO, 'dist/ctr-ts.mjs'), 'utf8');
-  const staticImports = [...bundle.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
+describe('the ctr-ts bundle (dist/ctr-ts.cjs)', () => {
+  const bundle = readFileSync(path.join(REPO, 'dist/ctr-ts.cjs'), 'utf8');
+  const required = [...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!);
 
-  it('exists and exports main (bin/ctr-ts imports it)', () => {
-    expect(bundle).to.match(/^export \{[^}]*\bmain\b/m);
+  it('exists and exports main (bin/ctr-ts loads it)', () => {
+    expect(bundle).to.match(/^\s+main: \(\) => main,$/m);
+    expect(bundle).to.contain('module.exports = __toCommonJS(');
   });
 
-  it('imports only Node built-ins at load time', () => {
-    expect(staticImports.length).to.be.greaterThan(0);
-    expect(staticImports.filter((m) => !m.startsWith('node:'))).to.deep.equal([]);
+  it('requires only Node built-ins at load time', () => {
+    expect(required.length).to.be.greaterThan(0);
+    expect(required.filter((m) => !m.startsWith('node:'))).to.deep.equal([]);
+  });
+
+  it('has no dynamic import(): under V8\'s code cache it has no loader (extensions come by require)', () => {
+    expect(bundle).not.to.match(/\bimport\(/);
+  });
+
+  it('has no import.meta left (CommonJS has none: the build injects the bundle file\'s URL)', () => {
+    expect(bundle).not.to.match(/import\.meta/);
   });
 });
