@@ -16,6 +16,14 @@ export function scopeUnitName(id: string, prefix = 'containerd'): string {
   return `${prefix}-${id}.scope`;
 }
 
+/**
+ * Container ids that would name a shim's scope: `containerd-ts-shim-<ns>-<id>`
+ * and `containerd-ts-shimgroup-<ns>-<group>` are `containerd-<id>.scope` of
+ * an id starting `ts-shim`. Refused at container create, so the two never
+ * collide and start-up can tell shims' scopes from containers'.
+ */
+export const RESERVED_ID_PREFIX = 'ts-shim';
+
 /** runc's systemd `cgroupsPath` (`slice:prefix:name`) that makes runc create `containerd-<id>.scope` in `slice`. */
 export function cgroupsPath(slice: string, id: string): string {
   return `${slice}:containerd:${id}`;

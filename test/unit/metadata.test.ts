@@ -229,6 +229,10 @@ describe('daemon/metadata (LMDB)', () => {
       }
       throwsKind(() => containers.create('default', container('c1', { runtime: { name: '' } })), 'InvalidArgument');
       throwsKind(() => containers.create('default', container('c2', { spec: undefined })), 'InvalidArgument');
+      // containerd-ts-shim-default-web.scope is the shim of "web": no container may be called ts-shim-default-web.
+      for (const id of ['ts-shim-default-web', 'ts-shimgroup-default-g1', 'ts-shim']) {
+        expect(() => containers.create('default', container(id))).to.throw(/reserved.*containerd-ts-shim/);
+      }
       expect(containers.list('default')).to.deep.equal([]);
       expect(containers.all()).to.deep.equal([]);
     });

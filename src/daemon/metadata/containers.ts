@@ -1,5 +1,6 @@
 import { alreadyExists, invalidArgument, notFound } from '../../errors.js';
 import { validateIdentifier } from '../../oci/identifiers.js';
+import { RESERVED_ID_PREFIX } from '../../systemd/units.js';
 import { nsKey, nsRange, type ContainerRecord, type MetadataDb } from './db.js';
 
 /** Container records: metadata only (spec, image, snapshot key); the task is separate. */
@@ -23,6 +24,9 @@ export class ContainerStore {
 
   create(namespace: string, c: Omit<ContainerRecord, 'createdAt' | 'updatedAt'>): ContainerRecord {
     validateIdentifier(c.id, 'container id');
+    if (c.id.startsWith(RESERVED_ID_PREFIX)) {
+      throw invalidArgument(`container id "${c.id}" is reserved: ids starting "${RESERVED_ID_PREFIX}" would name the scope of a shim (containerd-${RESERVED_ID_PREFIX}-*.scope); pick another id`);
+    }
     if (!c.runtime?.name) throw invalidArgument(`container "${c.id}": runtime name must be set`);
     if (!c.spec) throw invalidArgument(`container "${c.id}": spec must be set`);
     return this.db.transaction(() => {

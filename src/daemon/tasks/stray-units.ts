@@ -8,7 +8,9 @@
  * kill another runtime's containers because the names look alike.
  *
  * Provably ours: a shim scope (the `containerd-ts-shim` prefix is ours
- * alone), or a container scope whose machine machined lists as registered by
+ * alone: containerd-ts refuses container ids starting `ts-shim`, whose
+ * scope would carry it; another containerd's container with such an id
+ * would still look like ours), or a container scope whose machine machined lists as registered by
  * containerd-ts for that unit, or whose container runc still knows under our
  * runc root.
  */
