@@ -33,6 +33,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -439,6 +440,14 @@ Napi::Value Unmount(const Napi::CallbackInfo& info) {
   });
 }
 
+// mkfifo(3): Node has none, and spawning mkfifo(1) for a run's FIFOs cost
+// the CLI 5-15 ms.
+void MakeFifo(const Napi::CallbackInfo& info) {
+  std::string target = StringArg(info, 0, "path");
+  int mode = Int32Arg(info, 1, "mode");
+  if (mkfifo(target.c_str(), static_cast<mode_t>(mode)) != 0) throw ErrnoError(info.Env(), errno, "mkfifo", target);
+}
+
 // fcntl(FD_CLOEXEC) on a descriptor a library opened without it (LMDB):
 // otherwise every shim and runc the daemon starts inherits it.
 void SetCloseOnExec(const Napi::CallbackInfo& info) {
@@ -449,6 +458,7 @@ void SetCloseOnExec(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setCloseOnExec", Napi::Function::New(env, SetCloseOnExec));
+  exports.Set("mkfifo", Napi::Function::New(env, MakeFifo));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("unmount", Napi::Function::New(env, Unmount));
   exports.Set("pipe", Napi::Function::New(env, MakePipe));

@@ -1,5 +1,5 @@
 // Typed wrapper over the project's N-API helper (native/src/native.cc): subreaper,
-// waitid on a re-parented pid, SCM_RIGHTS receive, pty resize, mount(2).
+// waitid on a re-parented pid, SCM_RIGHTS receive, pty resize, mount(2), mkfifo(3).
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ interface Addon {
   mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
   setCloseOnExec(fd: number): void;
+  mkfifo(path: string, mode: number): void;
 }
 
 const ADDON = join('native', 'build', 'Release', 'containerd_ts_native.node');
@@ -119,4 +120,9 @@ export function closeOnExecUnder(dir: string): number {
     }
   }
   return marked;
+}
+
+/** mkfifo(3) of `path` with `mode` (before the umask); throws with code 'EEXIST' and the like. */
+export function makeFifo(path: string, mode: number): void {
+  native().mkfifo(path, mode);
 }

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { receiveFd, reapPid, setChildSubreaper, setWindowSize, waitForExit } from '../../src/shim/native.js';
+import { makeFifo, receiveFd, reapPid, setChildSubreaper, setWindowSize, waitForExit } from '../../src/shim/native.js';
 
 /**
  * Starts `( <script> )` as a background job of an intermediate `sh` and
@@ -199,6 +199,18 @@ describe('shim native helper', function () {
       expect(() => setWindowSize(1_000_000, 24, 80)).to.throw().with.property('code', 'EBADF');
       expect(() => setWindowSize(0, -1, 80)).to.throw(RangeError);
       expect(() => setWindowSize(0, 24, 70000)).to.throw(RangeError);
+    });
+  });
+
+  describe('makeFifo', () => {
+    it('makes a FIFO with the mode asked for, and says EEXIST (naming the path) when the name is taken', () => {
+      const fifo = join(dir, 'out');
+      makeFifo(fifo, 0o600);
+      const st = lstatSync(fifo);
+      expect(st.isFIFO()).to.equal(true);
+      expect(st.mode & 0o777).to.equal(0o600);
+      expect(() => makeFifo(fifo, 0o600)).to.throw(/mkfifo EEXIST.*out/).with.property('code', 'EEXIST');
+      expect(() => makeFifo(join(dir, 'missing', 'x'), 0o600)).to.throw().with.property('code', 'ENOENT');
     });
   });
 });
