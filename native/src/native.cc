@@ -7,6 +7,8 @@
 //    libuv spawned itself; a re-parented init is invisible to it.
 //  - recvmsg(SCM_RIGHTS): runc --console-socket hands over the pty master fd.
 //  - ioctl(TIOCSWINSZ): resize that pty.
+//  - llistxattr/lgetxattr: the differ reads xattrs (overlay opaque dirs,
+//    file capabilities) of the files it puts into a layer.
 //
 // Blocking calls run on a dedicated std::thread per call, NOT the libuv
 // threadpool (4 threads by default: a few outstanding waits would starve
@@ -26,6 +28,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <poll.h>
 #include <signal.h>
@@ -35,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <fcntl.h>
@@ -456,7 +460,58 @@ void SetCloseOnExec(const Napi::CallbackInfo& info) {
   if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) throw ErrnoError(info.Env(), errno, "fcntl");
 }
 
+// Every extended attribute of `path` (a symlink itself, not its target), as
+// [[name, Buffer], ...]; [] where the filesystem has none (ENOTSUP).
+// Synchronous: two short syscalls per attribute, called once per file the
+// differ writes, where a thread round trip would cost more than the call.
+Napi::Value ListXattrs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(info, 0, "path");
+  Napi::Array out = Napi::Array::New(env);
+  std::vector<char> names;
+  for (;;) {
+    ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+    if (n < 0) {
+      if (errno == ENOTSUP) return out;
+      throw ErrnoError(env, errno, "llistxattr", path);
+    }
+    if (n == 0) return out;
+    names.resize(static_cast<size_t>(n));
+    n = llistxattr(path.c_str(), names.data(), names.size());
+    if (n >= 0) {
+      names.resize(static_cast<size_t>(n));
+      break;
+    }
+    if (errno != ERANGE) throw ErrnoError(env, errno, "llistxattr", path);  // ERANGE: grew meanwhile, retry
+  }
+  uint32_t index = 0;
+  std::vector<char> value;
+  for (size_t start = 0; start < names.size();) {
+    std::string name(names.data() + start);
+    start += name.size() + 1;
+    if (name.empty()) continue;
+    ssize_t len;
+    for (;;) {
+      len = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+      if (len < 0) break;
+      value.resize(static_cast<size_t>(len));
+      len = lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+      if (len >= 0 || errno != ERANGE) break;
+    }
+    if (len < 0) {
+      if (errno == ENODATA) continue;  // removed between the two calls
+      throw ErrnoError(env, errno, "lgetxattr", path + " " + name);
+    }
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, name));
+    pair.Set(1u, Napi::Buffer<char>::Copy(env, value.data(), static_cast<size_t>(len)));
+    out.Set(index++, pair);
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("listXattrs", Napi::Function::New(env, ListXattrs));
   exports.Set("setCloseOnExec", Napi::Function::New(env, SetCloseOnExec));
   exports.Set("mkfifo", Napi::Function::New(env, MakeFifo));
   exports.Set("mount", Napi::Function::New(env, Mount));

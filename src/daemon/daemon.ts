@@ -6,6 +6,9 @@ import { FsContentStore } from '../snapshot/content-fs.js';
 import type { ContentStore } from '../snapshot/content.js';
 import { OverlaySnapshotter } from '../snapshot/overlay.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
+import type { Comparer } from '../snapshot/differ.js';
+import { WalkingDiffer } from '../snapshot/walking-differ.js';
+import { listXattrs } from '../shim/native.js';
 import { createMachined, type Machined } from '../systemd/machined.js';
 import { SystemBus } from '../systemd/bus.js';
 import { createSystemd, type Systemd } from '../systemd/systemd.js';
@@ -19,6 +22,7 @@ import { GarbageCollector } from './gc/collector.js';
 import { NamespaceStore } from './metadata/namespaces.js';
 import { TaskManager } from './tasks/task-manager.js';
 import { EventExchange } from './events/exchange.js';
+import { PublishingSnapshotter } from './events/snapshot-events.js';
 
 /**
  * Everything the daemon holds, wired once: metadata stores, content,
@@ -33,7 +37,9 @@ export class Daemon {
   readonly containers: ContainerStore;
   readonly leases: LeaseStore;
   readonly gc: GarbageCollector;
+  /** The snapshotter everything but GC uses: it publishes containerd's snapshot events. */
   readonly snapshotter: Snapshotter;
+  readonly differ: Comparer;
   readonly bus: SystemBus;
   readonly systemd: Systemd;
   readonly machined: Machined;
@@ -51,13 +57,16 @@ export class Daemon {
     this.images = new ImageStore(this.db);
     this.containers = new ContainerStore(this.db);
     this.leases = new LeaseStore(this.db);
-    this.snapshotter = new OverlaySnapshotter({ root: config.root, db: this.db.snapshots });
+    const overlay = new OverlaySnapshotter({ root: config.root, db: this.db.snapshots });
+    this.snapshotter = new PublishingSnapshotter(overlay, this.events);
+    this.differ = new WalkingDiffer(content, listXattrs);
     this.gc = new GarbageCollector({
       images: this.images,
       containers: this.containers,
       leases: this.leases,
       content,
-      snapshotter: this.snapshotter,
+      // containerd's collector removes snapshots without events: it works below the publishing wrapper.
+      snapshotter: overlay,
       log,
     });
     this.gc.collectAfterStartup();

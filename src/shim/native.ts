@@ -1,5 +1,5 @@
 // Typed wrapper over the project's N-API helper (native/src/native.cc): subreaper,
-// waitid on a re-parented pid, SCM_RIGHTS receive, pty resize, mount(2), mkfifo(3).
+// waitid on a re-parented pid, SCM_RIGHTS receive, pty resize, mount(2), mkfifo(3), xattr reads.
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ interface Addon {
   unmount(target: string, flags: number): Promise<void>;
   setCloseOnExec(fd: number): void;
   mkfifo(path: string, mode: number): void;
+  listXattrs(path: string): Array<[string, Buffer]>;
 }
 
 const ADDON = join('native', 'build', 'Release', 'containerd_ts_native.node');
@@ -98,6 +99,11 @@ export function mount(source: string, target: string, fstype: string, flags: num
 /** umount2(2) on a worker thread; rejects with code 'EINVAL' when `target` is not a mount point, 'EBUSY' when in use. */
 export function unmount(target: string, flags = 0): Promise<void> {
   return native().unmount(target, flags);
+}
+
+/** Every extended attribute of `path` (not following a symlink), as [name, value] pairs; [] where the filesystem has none. Throws a Node-style system error (code 'ENOENT', ...). */
+export function listXattrs(path: string): Array<[string, Buffer]> {
+  return native().listXattrs(path);
 }
 
 /**

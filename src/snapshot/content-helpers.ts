@@ -11,7 +11,8 @@ import type { Digest } from './digest.js';
 export interface WriteBlobOptions {
   ref: string;
   expected?: Expected;
-  labels?: Record<string, string>;
+  /** Labels of the committed blob; a function is called once the source is consumed (for labels that depend on it, such as a layer's uncompressed digest). */
+  labels?: Record<string, string> | (() => Record<string, string>);
 }
 
 /**
@@ -41,7 +42,8 @@ export async function writeBlob(
     }
     await copyInto(source, writer);
     written = writer.digest();
-    return await writer.commit(undefined, options.labels ? { labels: options.labels } : {});
+    const labels = typeof options.labels === 'function' ? options.labels() : options.labels;
+    return await writer.commit(undefined, labels ? { labels } : {});
   } catch (err) {
     await writer.abort().catch(() => undefined);
     // Content-addressed: someone else committing the same bytes first is success.

@@ -6,6 +6,8 @@ import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { execa } from 'execa';
 import { diffService } from '../../src/daemon/grpc/diff-service.js';
+import { listXattrs } from '../../src/shim/native.js';
+import { WalkingDiffer } from '../../src/snapshot/walking-differ.js';
 import { loadContainerdApi } from '../../src/proto.js';
 import type { ApplyResponse, DiffClient, Init, ApplyRequest } from '../../src/proto-types.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
@@ -25,7 +27,7 @@ describe('daemon/grpc Diff.Apply', () => {
     store = await FsContentStore.open(join(dir, 'content'));
     const api = loadContainerdApi();
     server = new grpc.Server();
-    server.addService(api.services.diff.service, diffService(store) as unknown as grpc.UntypedServiceImplementation);
+    server.addService(api.services.diff.service, diffService({ content: store, differ: new WalkingDiffer(store, listXattrs) }) as unknown as grpc.UntypedServiceImplementation);
     const address = `unix://${join(dir, 'sock')}`;
     await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
     client = new api.services.diff.Client(address, grpc.credentials.createInsecure()) as unknown as DiffClient & grpc.Client;

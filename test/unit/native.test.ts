@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { makeFifo, receiveFd, reapPid, setChildSubreaper, setWindowSize, waitForExit } from '../../src/shim/native.js';
+import { execa } from 'execa';
+import { listXattrs, makeFifo, receiveFd, reapPid, setChildSubreaper, setWindowSize, waitForExit } from '../../src/shim/native.js';
 
 /**
  * Starts `( <script> )` as a background job of an intermediate `sh` and
@@ -212,5 +213,23 @@ describe('shim native helper', function () {
       expect(() => makeFifo(fifo, 0o600)).to.throw(/mkfifo EEXIST.*out/).with.property('code', 'EEXIST');
       expect(() => makeFifo(join(dir, 'missing', 'x'), 0o600)).to.throw().with.property('code', 'ENOENT');
     });
+  });
+});
+
+describe('native listXattrs', () => {
+  it('returns every xattr with its raw bytes, of a symlink itself, and [] for none; ENOENT for a missing path', async () => {
+    const dir = mkdtempSync(join('/var/tmp', 'ctrd-ts-xattr-'));
+    try {
+      const file = join(dir, 'f');
+      writeFileSync(file, '');
+      await execa('python3', ['-c', "import os,sys; os.setxattr(sys.argv[1], 'user.bin', bytes([0, 1, 255])); os.setxattr(sys.argv[1], 'trusted.overlay.opaque', b'y'); os.symlink(sys.argv[1], sys.argv[2])", file, join(dir, 'link')]);
+      const found = new Map(listXattrs(file));
+      expect(found.get('user.bin')).to.deep.equal(Buffer.from([0, 1, 255]));
+      expect(found.get('trusted.overlay.opaque')?.toString()).to.equal('y');
+      expect(listXattrs(join(dir, 'link'))).to.deep.equal([]);
+      expect(() => listXattrs(join(dir, 'missing'))).to.throw().with.property('code', 'ENOENT');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

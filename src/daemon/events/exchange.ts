@@ -28,6 +28,10 @@ export const Topics = {
   imageCreate: ['/images/create', 'containerd.services.images.v1.ImageCreate'],
   imageUpdate: ['/images/update', 'containerd.services.images.v1.ImageUpdate'],
   imageDelete: ['/images/delete', 'containerd.services.images.v1.ImageDelete'],
+  contentDelete: ['/content/delete', 'containerd.events.ContentDelete'],
+  snapshotPrepare: ['/snapshot/prepare', 'containerd.events.SnapshotPrepare'],
+  snapshotCommit: ['/snapshot/commit', 'containerd.events.SnapshotCommit'],
+  snapshotRemove: ['/snapshot/remove', 'containerd.events.SnapshotRemove'],
   namespaceCreate: ['/namespaces/create', 'containerd.events.NamespaceCreate'],
   namespaceDelete: ['/namespaces/delete', 'containerd.events.NamespaceDelete'],
 } as const;

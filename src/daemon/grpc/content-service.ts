@@ -3,23 +3,32 @@ import { toTimestamp } from '../../proto.js';
 import type { ContentHandlers, ContentInfo, ContentStatus, Init } from '../../proto-types.js';
 import type { ContentStore, Info, Status } from '../../snapshot/content.js';
 import { validateDigest } from '../../snapshot/digest.js';
+import type { EventExchange } from '../events/exchange.js';
 import type { GarbageCollector } from '../gc/collector.js';
 import type { LeaseStore } from '../metadata/leases.js';
 import { contentWriteHandler } from './content-write.js';
-import { serverStream, unary } from './handlers.js';
+import { namespaceOf, serverStream, unary } from './handlers.js';
 
 const READ_CHUNK = 1 << 20;
 
-/** Content: the digest-verified blob store; writes under a `containerd-lease` header are attached to that lease. */
-export function contentService(store: ContentStore, leases: LeaseStore, gc: GarbageCollector): ContentHandlers {
+/**
+ * Content: the digest-verified blob store; writes under a `containerd-lease`
+ * header are attached to that lease. A Delete publishes /content/delete in
+ * the caller's namespace, as containerd's content service does (blobs the
+ * garbage collector removes go without an event, as in containerd).
+ */
+export function contentService(store: ContentStore, leases: LeaseStore, gc: GarbageCollector, events?: EventExchange): ContentHandlers {
   return {
     Info: unary(async (req) => ({ info: infoToProto(await store.info(validateDigest(req.digest))) })),
     List: serverStream(async (_req, call) => {
       const all = await store.list();
       for (let i = 0; i < all.length; i += 100) call.write({ info: all.slice(i, i + 100).map(infoToProto) });
     }),
-    Delete: unary(async (req) => {
-      await store.delete(validateDigest(req.digest));
+    Delete: unary(async (req, call) => {
+      const digest = validateDigest(req.digest);
+      const ns = events === undefined ? undefined : namespaceOf(call); // checked before anything is deleted
+      await store.delete(digest);
+      if (ns !== undefined) events?.publish(ns, 'contentDelete', { digest });
       return {};
     }),
     Read: serverStream(async (req, call) => {
