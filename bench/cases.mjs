@@ -85,7 +85,7 @@ export async function runToExit(systems, cfg) {
   return {
     id: 'run-to-exit', title: 'Run to exit: busybox `true`', unit: 'ms',
     what: 'Wall time of one CLI command that creates a container from the busybox image, runs `true` in its own systemd scope, waits for the exit and removes the container. '
-      + 'containerd-ts: `ctr-ts run --rm`; ctr → containerd-ts: containerd\'s Go client `ctr run --rm --runc-systemd-cgroup` against our daemon (the same daemon work without the Node CLI); '
+      + 'containerd-ts: `ctr-ts run --rm` (with our default seccomp filter, as podman has one; ctr and bare runc have none); no seccomp filter: the same with `--seccomp-profile unconfined`; ctr → containerd-ts: containerd\'s Go client `ctr run --rm --runc-systemd-cgroup` against our daemon (the same daemon work without the Node CLI); '
       + 'containerd: `ctr run --rm --runc-systemd-cgroup --cgroup system.slice:containerd-bench:ID`; '
       + 'podman: `podman --cgroup-manager=systemd --runtime runc run --rm --network none`; bare runc: `runc --systemd-cgroup run` of a prepared bundle (no image, no snapshot, no daemon: the floor).',
     method: `${cfg.runs} runs per system, interleaved, after ${cfg.warmup} warm-up round(s); a figure needs at least ${cfg.minRuns}.`,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as cases from './cases.mjs';
-import { containerd, ours, oursViaCtr, podman, runc, setupAll, teardownAll } from './peers.mjs';
+import { containerd, ours, oursUnconfined, oursViaCtr, podman, runc, setupAll, teardownAll } from './peers.mjs';
 import { run } from './proc.mjs';
 
 const { values: args } = parseArgs({
@@ -81,7 +81,7 @@ async function main() {
   save();
   const plan = {
     cli: () => cases.cliStartup(systems, cfg),
-    'run-to-exit': () => cases.runToExit([systems[0], oursViaCtr(systems[0]), ...systems.slice(1)], cfg),
+    'run-to-exit': () => cases.runToExit([systems[0], oursUnconfined(systems[0]), oursViaCtr(systems[0]), ...systems.slice(1)], cfg),
     memory: () => cases.memory(systems, cfg),
     fifty: () => cases.fiftyAtOnce(systems, cfg),
     restart: () => cases.restartRecovery(systems, cfg),

@@ -169,6 +169,23 @@ export function oursViaCtr(base) {
   return sys;
 }
 
+/**
+ * `ctr-ts run --rm --seccomp-profile unconfined`: like for like with ctr and
+ * bare runc, which give the container no seccomp filter (runc compiles ours
+ * at every create). Shares the daemon set up by ours(); run-to-exit only.
+ */
+export function oursUnconfined(base) {
+  const sys = makeSystem({
+    key: 'ours-unconfined', label: 'containerd-ts, no seccomp filter', leaks: {},
+    setup: async () => {},
+    runRm: (id) => ['ctr-ts', 'run', '--rm', '--seccomp-profile', 'unconfined', IMAGE, id, 'true'],
+    finish(id) { return base.finish.call(this, id); },
+    teardown: async () => {},
+  });
+  Object.defineProperties(sys, { ok: { get: () => base.ok }, error: { get: () => base.error } });
+  return sys;
+}
+
 // ------------------------------------------------------------ containerd
 export function containerd({ archive }) {
   const dir = path.join(PEERS_DIR, 'containerd');
