@@ -185,6 +185,30 @@ describe('terminals, stdin, attach and logs (integration)', function () {
     expect(await leftovers(id)).to.deep.equal([]);
   });
 
+  it('the real ctr tasks attach follows a ctr run -d task through the FIFOs ctr left (the shim keeps writing them)', async () => {
+    const id = 'ctr-attach-1';
+    const ticker = 'i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.2; done';
+    expect((await execa('ctr', ['--address', SOCKET, 'run', '-d', BUSYBOX, id, 'sh', '-c', ticker], { reject: false })).exitCode).to.equal(0);
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // some ticks go out before anyone reads the FIFO
+      const attach = execa('ctr', ['--address', SOCKET, 'tasks', 'attach', id], { reject: false });
+      let seen = '';
+      attach.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
+      const ticks = () => [...seen.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+      expect(await eventually(async () => ticks().length >= 3, 5000), `attach saw: ${JSON.stringify(seen)}`).to.equal(true);
+      attach.kill('SIGKILL'); // ctr passes SIGTERM/SIGINT on to the container
+      await attach;
+      const n = ticks();
+      expect(n.every((t, i) => i === 0 || t === n[i - 1]! + 1), `consecutive ticks: ${n.join(',')}`).to.equal(true);
+    } finally {
+      await execa('ctr', ['--address', SOCKET, 'tasks', 'kill', '-s', 'SIGKILL', id], { reject: false });
+      await eventually(async () => /STOPPED/.test((await ctrTs(['tasks', 'ls'])).stdout));
+      await execa('ctr', ['--address', SOCKET, 'tasks', 'rm', id], { reject: false });
+      await execa('ctr', ['--address', SOCKET, 'containers', 'rm', id], { reject: false });
+    }
+    expect(await leftovers(id)).to.deep.equal([]);
+  });
+
   it('tasks attach on a task whose output went to its client: a clear error', async () => {
     const id = 'attach-2';
     const running = execa(CTR_TS, ['run', '--rm', BUSYBOX, id, 'sleep', '300'], { reject: false });
