@@ -1,12 +1,11 @@
 /**
  * The extraction pass of the applier, run inside its worker thread
- * (apply-worker.ts): decompress a layer, hash the uncompressed tar (its
- * diffID) in the same pass, and write every validated entry under `root`.
+ * (apply-worker.ts, which decompresses): hash the uncompressed tar (its
+ * diffID) in the same pass that writes every validated entry under `root`.
  * A bad entry rejects the whole layer with an error naming it.
  */
 import { pipeline, type Readable } from 'node:stream';
 import { isRuntimeError, RuntimeError, type ErrorKind } from '../errors.js';
-import { decompressLayer } from './decompress.js';
 import type { Digest } from './digest.js';
 import { HashTap } from './hash-tap.js';
 import { decodeEntry, DEFAULT_ENTRY_LIMITS, type EntryLimits, type LayerEntry } from './layer-entry.js';
@@ -21,9 +20,8 @@ export interface ExtractResult {
   size: number;
 }
 
-/** Extracts `stream` (a layer blob of `mediaType`) into `root`, a real directory path without symlinks. */
-export async function extractLayer(stream: Readable, mediaType: string, root: string, privileged: boolean, limits: EntryLimits = DEFAULT_ENTRY_LIMITS): Promise<ExtractResult> {
-  const plain = await decompressLayer(stream, mediaType);
+/** Extracts `plain` (a layer's uncompressed tar) into `root`, a real directory path without symlinks. */
+export async function extractTar(plain: Readable, root: string, privileged: boolean, limits: EntryLimits = DEFAULT_ENTRY_LIMITS): Promise<ExtractResult> {
   const hash = new HashTap();
   const pax = new PaxXattrTap();
   const tar = pipeline(plain, hash, pax, () => undefined);

@@ -4,15 +4,17 @@
  * extraction rules of the design brief. A bad entry rejects the whole layer
  * with an error naming it; nothing is ever written outside the target.
  *
- * The work runs in a worker thread per layer (apply-worker.ts), so layers
- * unpack in parallel, the daemon's event loop stays free, and the writer can
- * use synchronous filesystem calls. `startLayerApply` takes the bytes chunk
- * by chunk, which lets a pull extract a layer while it downloads.
+ * The work runs on a pool of worker threads (apply-pool.ts, apply-worker.ts;
+ * as many as cores), so layers unpack in parallel, the daemon's event loop
+ * stays free, and the writer can use synchronous filesystem calls.
+ * `startLayerApply` takes the bytes chunk by chunk, which lets a pull
+ * extract a layer while it downloads.
  */
 import { realpath, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { internal, invalidArgument, isRuntimeError, RuntimeError } from '../errors.js';
+import { defaultExtractorPool, type ExtractorPool, type PooledWorker } from './apply-pool.js';
 import type { ApplyJob, FromWorker, ToWorker } from './apply-protocol.js';
 import type { Digest } from './digest.js';
 import { DEFAULT_ENTRY_LIMITS, type EntryLimits } from './layer-entry.js';
@@ -26,6 +28,10 @@ export interface ApplyResult {
 /** Tunables; the defaults suit image layers. */
 export interface ApplyOptions {
   limits?: EntryLimits;
+  /** The threads to extract on (default: the process-wide pool). */
+  pool?: ExtractorPool;
+  /** A thread already taken from `pool` (tryAcquire) for this apply; it goes back to the pool whatever happens. */
+  thread?: PooledWorker;
 }
 
 /** A layer being applied from bytes fed in order (a blob, or a download as it arrives). */
@@ -37,14 +43,6 @@ export interface LayerApply {
   /** Stops the extraction; resolves once nothing writes into the target any more. What was written stays. */
   abort(): Promise<void>;
 }
-
-/**
- * Bytes handed to a worker and not yet taken by its extraction: the size of
- * the shared ring they travel through (no buffer is allocated or transferred
- * per chunk). Bigger windows bought no speed and cost RSS: applying one
- * 180 MB layer peaked at ~190 MB with 4 MiB in flight, ~125 MB with 1 MiB.
- */
-const WINDOW = 1 << 20;
 
 /**
  * Extracts `stream` (a layer blob of `mediaType`) into `targetDir`, which
@@ -69,54 +67,71 @@ export async function applyLayer(stream: Readable, mediaType: string, targetDir:
   return apply.finish();
 }
 
-/** Starts applying a layer of `mediaType` into `targetDir` (an existing directory); feed it with `write`. */
+/**
+ * Starts applying a layer of `mediaType` into `targetDir` (an existing
+ * directory); feed it with `write`. Runs on `options.thread` when given,
+ * else waits for a pool thread while all are busy.
+ */
 export async function startLayerApply(mediaType: string, targetDir: string, options: ApplyOptions = {}): Promise<LayerApply> {
-  const root = await realDirectory(targetDir);
-  return new WorkerApply({ mediaType, root, privileged: process.getuid?.() === 0, limits: options.limits ?? DEFAULT_ENTRY_LIMITS, ring: new SharedArrayBuffer(WINDOW) });
+  const pool = options.pool ?? defaultExtractorPool();
+  let root: string;
+  try {
+    root = await realDirectory(targetDir);
+  } catch (err) {
+    if (options.thread !== undefined) pool.release(options.thread);
+    throw err;
+  }
+  return new WorkerApply(pool, options.thread ?? (await pool.acquire()), job(mediaType, root, options));
 }
 
-/** The main-thread side of one worker: flow control, result and error. */
+function job(mediaType: string, root: string, options: ApplyOptions): ApplyJob {
+  return { mediaType, root, privileged: process.getuid?.() === 0, limits: options.limits ?? DEFAULT_ENTRY_LIMITS };
+}
+
+/** The main-thread side of one layer on a pool thread: flow control, result and error. */
 class WorkerApply implements LayerApply {
   private readonly worker: Worker;
-  private readonly result: Promise<ApplyResult>;
   private readonly ring: Uint8Array;
+  private readonly result: Promise<ApplyResult>;
+  private resolveResult!: (r: ApplyResult) => void;
+  private rejectResult!: (e: unknown) => void;
   private writeAt = 0;
   private inFlight = 0;
   private failure: Error | undefined;
   private wakeUp: (() => void) | undefined;
-  private stopped: Promise<void> | undefined;
+  private settled = false;
+  /** Settles once the thread went back to the pool (clean finish) or ended (anything else). */
+  private returned: Promise<void> = Promise.resolve();
+  private readonly onMessage = (m: FromWorker) => {
+    if (m.type === 'ack') {
+      this.inFlight -= m.bytes;
+      this.wake();
+    } else if (m.type === 'done') {
+      this.settle(undefined, { diffId: m.diffId as Digest, size: m.size });
+    } else {
+      this.settle(new RuntimeError(m.kind, m.message, { fields: m.fields }));
+    }
+  };
+  private readonly onError = (err: Error) => this.settle(internal(`layer applier failed: ${err.message}`, { cause: err }));
+  private readonly onExit = (code: number) => this.settle(internal(`layer applier exited (code ${code}) before finishing`));
 
-  constructor(job: ApplyJob) {
-    this.ring = new Uint8Array(job.ring);
-    this.worker = new Worker(new URL('./apply-worker.js', import.meta.url), { workerData: job });
-    this.result = new Promise<ApplyResult>((resolve, reject) => {
-      const settle = (err: Error | undefined, value?: ApplyResult) => {
-        this.worker.removeAllListeners();
-        this.worker.on('error', () => undefined);
-        if (err !== undefined) this.failure ??= err; // an abort keeps its own reason
-        this.wake();
-        void this.stop().then(() => (err !== undefined ? reject(this.failure) : resolve(value as ApplyResult)));
-      };
-      this.worker.on('message', (m: FromWorker) => {
-        if (m.type === 'ack') {
-          this.inFlight -= m.bytes;
-          this.wake();
-        } else if (m.type === 'done') {
-          settle(undefined, { diffId: m.diffId as Digest, size: m.size });
-        } else {
-          settle(new RuntimeError(m.kind, m.message, { fields: m.fields }));
-        }
-      });
-      this.worker.on('error', (err) => settle(internal(`layer applier failed: ${err.message}`, { cause: err })));
-      this.worker.on('exit', (code) => settle(internal(`layer applier exited (code ${code}) before finishing`)));
-    });
+  constructor(
+    private readonly pool: ExtractorPool,
+    private readonly pooled: PooledWorker,
+    job: ApplyJob,
+  ) {
+    this.worker = pooled.worker;
+    this.ring = pooled.ring;
+    this.result = new Promise<ApplyResult>((resolve, reject) => ((this.resolveResult = resolve), (this.rejectResult = reject)));
     this.result.catch(() => undefined);
+    this.worker.on('message', this.onMessage).on('error', this.onError).on('exit', this.onExit);
+    this.post({ type: 'start', job });
   }
 
   async write(chunk: Uint8Array): Promise<void> {
     for (let at = 0; at < chunk.byteLength; ) {
       if (this.failure !== undefined) throw this.failure;
-      const room = WINDOW - this.inFlight;
+      const room = this.ring.length - this.inFlight;
       if (room === 0) {
         await new Promise<void>((r) => (this.wakeUp = r));
         continue;
@@ -136,9 +151,29 @@ class WorkerApply implements LayerApply {
   }
 
   async abort(): Promise<void> {
-    if (this.failure === undefined) this.failure = invalidArgument('layer apply aborted');
+    this.settle(this.failure ?? invalidArgument('layer apply aborted'));
+    await this.returned;
+  }
+
+  /**
+   * The layer's outcome, once. A clean finish hands the thread back to the
+   * pool; anything else (an error, an abort) ends it, and only then rejects,
+   * so nothing writes into the target after a failure is reported.
+   */
+  private settle(err: Error | undefined, value?: ApplyResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.worker.off('message', this.onMessage).off('error', this.onError).off('exit', this.onExit);
+    if (err !== undefined) this.failure ??= err; // an abort keeps its own reason
     this.wake();
-    await this.stop();
+    if (this.failure === undefined) {
+      this.pool.release(this.pooled);
+      this.resolveResult(value as ApplyResult);
+      return;
+    }
+    const failure = this.failure;
+    this.returned = this.pool.discard(this.pooled);
+    void this.returned.then(() => this.rejectResult(failure));
   }
 
   /** Copies bytes into the ring after the previous ones, wrapping at its end. */
@@ -150,19 +185,13 @@ class WorkerApply implements LayerApply {
   }
 
   private post(m: ToWorker): void {
-    this.worker.postMessage(m);
+    if (!this.settled) this.worker.postMessage(m);
   }
 
   private wake(): void {
     const w = this.wakeUp;
     this.wakeUp = undefined;
     w?.();
-  }
-
-  /** Ends the thread; afterwards nothing writes into the target any more. */
-  private stop(): Promise<void> {
-    this.stopped ??= this.worker.terminate().then(() => undefined, () => undefined);
-    return this.stopped;
   }
 }
 

@@ -5,7 +5,7 @@
  * labelled gzip but stored plain still applies.
  */
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { unimplemented } from '../errors.js';
 import { zstdDecompress } from './zstd.js';
 import { DockerMediaTypes, MediaTypes } from '../oci/image-types.js';
@@ -70,11 +70,19 @@ export async function decompressStream(source: Readable, label = 'stream'): Prom
   const whole = Readable.from(prepend(head, rest), { objectMode: false });
   whole.on('close', () => source.destroy());
   if (kind === 'none') return whole;
-  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
+  const gunzip = createLayerGunzip();
   whole.on('error', (err) => gunzip.destroy(err));
   gunzip.on('close', () => whole.destroy());
   return whole.pipe(gunzip);
 }
+
+/** A gunzip stream with the applier's output chunk size. */
+export function createLayerGunzip(): Gunzip {
+  return createGunzip({ chunkSize: GUNZIP_CHUNK });
+}
+
+/** Bytes `detect` needs to see. */
+export const MAGIC_BYTES = ZSTD_MAGIC.length;
 
 /** Recognizes a compression from the first bytes of a stream. */
 export function detect(head: Uint8Array): Compression {

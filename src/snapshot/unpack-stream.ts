@@ -13,14 +13,17 @@
  * byte 0 (a resumed or restarted download, a joined download, a blob already
  * in the store), the staged extraction is thrown away and the layer is
  * applied again from the verified blob, so nothing is ever applied twice or
- * from unverified bytes that differ from the blob. Any failure: cleanup()
- * removes every snapshot this unpack made.
+ * from unverified bytes that differ from the blob. Extraction threads are a
+ * bounded pool (apply-pool.ts): when none is free at begin(), the layer just
+ * downloads and complete() applies it from the store once a thread is free.
+ * Any failure: cleanup() removes every snapshot this unpack made.
  */
 import { randomUUID } from 'node:crypto';
 import { rename, rmdir } from 'node:fs/promises';
 import { failedPrecondition, invalidArgument, isRuntimeError } from '../errors.js';
 import type { Descriptor } from '../oci/image-types.js';
 import { startLayerApply, type ApplyResult, type LayerApply } from './apply.js';
+import { defaultExtractorPool, type ExtractorPool } from './apply-pool.js';
 import { chainIds } from './chain-id.js';
 import type { Provider } from './content.js';
 import { validateDigest, type Digest } from './digest.js';
@@ -39,6 +42,14 @@ export interface StreamingUnpackOptions {
   diffIds: string[];
   /** Prepended to every snapshot key, e.g. `<namespace>/`. */
   keyPrefix: string;
+  /** Extraction threads (default: the process-wide pool). */
+  pool?: ExtractorPool;
+}
+
+/** A staging snapshot: its key and the directory extraction writes into. */
+interface StagedSnapshot {
+  stageKey: string;
+  dir: string;
 }
 
 /** Where one layer position is. */
@@ -60,8 +71,10 @@ export class StreamingUnpack {
   /** Settles when layer i (and so every layer below it) is committed. */
   private readonly committed: Array<Promise<void>>;
   private failed = false;
+  private readonly pool: ExtractorPool;
 
   constructor(private readonly options: StreamingUnpackOptions) {
+    this.pool = options.pool ?? defaultExtractorPool();
     const { layers, diffIds } = options;
     if (layers.length === 0) throw invalidArgument('image manifest has no layers');
     if (diffIds.length !== layers.length) throw invalidArgument(`image config lists ${diffIds.length} diff_ids for ${layers.length} layers`);
@@ -90,17 +103,29 @@ export class StreamingUnpack {
   }
 
   /**
-   * Starts layer `i`: undefined when its snapshot is already committed (no
-   * extraction needed), else an apply to write the blob's bytes into, from byte 0.
+   * Starts layer `i` if an extraction thread is free: an apply to write the
+   * blob's bytes into, from byte 0. Undefined when its snapshot is already
+   * committed (no extraction needed) or when every thread is busy: then the
+   * download goes on alone and complete() applies the layer from the store,
+   * rather than holding the download back.
    */
   async begin(i: number): Promise<LayerApply | undefined> {
     if (await this.isCommitted(this.name(i))) {
       this.states[i] = { kind: 'present' };
       return undefined;
     }
-    const staged = await this.stage(i);
-    this.states[i] = staged;
-    return staged.apply;
+    const thread = this.pool.tryAcquire();
+    if (thread === undefined) return undefined;
+    let staged: StagedSnapshot;
+    try {
+      staged = await this.stageSnapshot(i);
+    } catch (err) {
+      this.pool.release(thread);
+      throw err;
+    }
+    const apply = await startLayerApply((this.options.layers[i] as Descriptor).mediaType, staged.dir, { pool: this.pool, thread });
+    this.states[i] = { kind: 'staged', ...staged, apply };
+    return apply;
   }
 
   /**
@@ -121,18 +146,16 @@ export class StreamingUnpack {
   }
 
   private async applyLayer(i: number, streamed: boolean): Promise<void> {
-    let state = this.states[i];
-    if (state === undefined) {
-      await this.begin(i);
-      state = this.states[i] as LayerState;
-      streamed = false;
+    const state = this.states[i];
+    if (state === undefined && (await this.isCommitted(this.name(i)))) {
+      this.states[i] = { kind: 'present' }; // never begun, and committed meanwhile (by another pull)
+      return;
     }
-    if (state.kind === 'staged') {
-      const result = streamed ? await state.apply.finish() : await this.applyFromStore(i, state);
-      const fresh = this.states[i] as LayerState & { kind: 'staged' };
-      this.checkDiffId(i, result);
-      this.states[i] = { kind: 'applied', stageKey: fresh.stageKey, dir: fresh.dir };
-    }
+    if (state !== undefined && state.kind !== 'staged') return;
+    const result = state !== undefined && streamed ? await state.apply.finish() : await this.applyFromStore(i, state);
+    const fresh = this.states[i] as LayerState & { kind: 'staged' };
+    this.checkDiffId(i, result);
+    this.states[i] = { kind: 'applied', stageKey: fresh.stageKey, dir: fresh.dir };
   }
 
   /** Waits for every layer's commit; the result names the top snapshot. */
@@ -163,14 +186,8 @@ export class StreamingUnpack {
     return `${this.options.keyPrefix}${this.chain[i] as Digest}`;
   }
 
-  /** A parentless snapshot for layer `i` and a worker extracting into it. */
-  private async stage(i: number): Promise<LayerState & { kind: 'staged' }> {
-    const { stageKey, dir } = await this.stageSnapshot(i);
-    const apply = await startLayerApply((this.options.layers[i] as Descriptor).mediaType, dir);
-    return { kind: 'staged', stageKey, dir, apply };
-  }
-
-  private async stageSnapshot(i: number): Promise<{ stageKey: string; dir: string }> {
+  /** A parentless snapshot for layer `i`'s extraction. */
+  private async stageSnapshot(i: number): Promise<StagedSnapshot> {
     if (this.failed) throw failedPrecondition('unpack was stopped');
     const { snapshotter, keyPrefix } = this.options;
     const stageKey = `${keyPrefix}extract-${randomUUID()} ${this.chain[i] as Digest}`;
@@ -179,16 +196,26 @@ export class StreamingUnpack {
     return { stageKey, dir: writableDir(mounts) };
   }
 
-  /** Drops a streamed extraction (if any) and applies layer `i` from the verified blob into a fresh staging snapshot. */
-  private async applyFromStore(i: number, state: LayerState & { kind: 'staged' }): Promise<ApplyResult> {
-    await state.apply.abort();
-    await this.options.snapshotter.remove(state.stageKey);
-    this.stagingKeys.delete(state.stageKey);
-    const { stageKey, dir } = await this.stageSnapshot(i);
+  /**
+   * Applies layer `i` from the verified blob into a fresh staging snapshot
+   * (waiting for an extraction thread), after dropping a streamed extraction
+   * that cannot be used (`previous`), if any.
+   */
+  private async applyFromStore(i: number, previous: (LayerState & { kind: 'staged' }) | undefined): Promise<ApplyResult> {
+    if (previous !== undefined) {
+      await previous.apply.abort();
+      await this.dropStage(previous.stageKey);
+    }
+    const staged = await this.stageSnapshot(i);
     const layer = this.options.layers[i] as Descriptor;
+    const apply = await startLayerApply(layer.mediaType, staged.dir, { pool: this.pool });
+    this.states[i] = { kind: 'staged', ...staged, apply };
+    if (this.failed) {
+      // stop() ran while this waited for a thread
+      await apply.abort();
+      throw failedPrecondition('unpack was stopped');
+    }
     const stream = await this.options.content.reader(validateDigest(layer.digest));
-    const apply = await startLayerApply(layer.mediaType, dir);
-    this.states[i] = { kind: 'staged', stageKey, dir, apply };
     try {
       for await (const chunk of stream) await apply.write(chunk as Uint8Array);
     } catch (err) {

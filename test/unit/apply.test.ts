@@ -1,10 +1,12 @@
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError } from '../../src/errors.js';
 import { applyLayer, startLayerApply } from '../../src/snapshot/apply.js';
+import { ExtractorPool } from '../../src/snapshot/apply-pool.js';
+import { gzipSync } from 'node:zlib';
 import { buildBusybox, getXattr, listDir, pad, paxBlock, rawHeader, removeTempDir, streamOf, TAR_END, tempDir, makeTar, type TarEntrySpec } from './snapshot-helpers.js';
 import { rejection } from '../support/rejection.js';
 
@@ -311,6 +313,77 @@ describe('snapshot/apply', function () {
       const err = await rejection(apply.write(tar.subarray(1024)));
       expect(err.message).to.match(/aborted/);
       expect(await listDir(target)).to.not.include('second');
+    });
+  });
+
+  describe('on a bounded pool of threads (reused layer after layer)', () => {
+    const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    let pool: ExtractorPool;
+    afterEach(async () => {
+      await pool.drain();
+    });
+
+    it('applies layer after layer on the same thread, gzip fed from the first byte in tiny pieces', async () => {
+      pool = new ExtractorPool({ size: 1 });
+      for (const n of [1, 2, 3]) {
+        const dir = join(target, `l${n}`);
+        await mkdir(dir);
+        const content = randomBytes(700_000 * n); // incompressible: layer 2 and 3 wrap around the 1 MiB ring
+        const tar = await makeTar([{ name: `f${n}`, content }]);
+        const gz = gzipSync(tar);
+        const apply = await startLayerApply(GZIP, dir, { pool });
+        // 1..3-byte pieces first: the format is only known after 4 bytes
+        let at = 0;
+        for (const size of [1, 2, 3, 5000, 70_000]) await apply.write(gz.subarray(at, (at += size)));
+        for (; at < gz.length; at += 65536) await apply.write(gz.subarray(at, at + 65536));
+        const result = await apply.finish();
+        expect(result.diffId).to.equal(sha(tar));
+        expect((await readFile(join(dir, `f${n}`))).equals(content)).to.equal(true);
+        expect(pool.threads).to.equal(1);
+      }
+    });
+
+    it('never runs more threads than its size: the next apply waits until one is free', async () => {
+      pool = new ExtractorPool({ size: 1 });
+      const tar = await makeTar([{ name: 'a', content: 'x' }]);
+      const first = await startLayerApply(PLAIN, target, { pool });
+      expect(pool.tryAcquire()).to.equal(undefined);
+      let started = false;
+      const second = startLayerApply(PLAIN, target, { pool }).then((a) => ((started = true), a));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(started).to.equal(false);
+      await first.write(tar);
+      await first.finish();
+      const next = await second;
+      expect(pool.threads).to.equal(1);
+      await next.write(await makeTar([{ name: 'b', content: 'y' }]));
+      await next.finish();
+      expect((await listDir(target)).sort()).to.deep.equal(['a', 'b']);
+    });
+
+    it('ends a thread whose layer failed or was aborted, and the next layer gets a fresh one', async () => {
+      pool = new ExtractorPool({ size: 1 });
+      const bad = await startLayerApply(PLAIN, target, { pool });
+      await bad.write(await makeTar([{ name: '../sentinel/x', content: 'pwned' }])).catch(() => undefined);
+      await expectRejected(bad.finish(), '../sentinel/x');
+      const aborted = await startLayerApply(PLAIN, target, { pool });
+      await aborted.abort();
+      const good = await startLayerApply(GZIP, target, { pool });
+      const tar = await makeTar([{ name: 'after', content: 'fine' }]);
+      await good.write(gzipSync(tar));
+      expect((await good.finish()).diffId).to.equal(sha(tar));
+      expect(pool.threads).to.equal(1);
+      expect(await readFile(join(target, 'after'), 'utf8')).to.equal('fine');
+    });
+
+    it('ends threads that stay idle', async () => {
+      pool = new ExtractorPool({ size: 2, idleMs: 50 });
+      const apply = await startLayerApply(PLAIN, target, { pool });
+      await apply.write(await makeTar([{ name: 'a', content: 'x' }]));
+      await apply.finish();
+      expect(pool.threads).to.equal(1);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(pool.threads).to.equal(0);
     });
   });
 });

@@ -13,6 +13,10 @@ import { FakeRegistry, addImage, sha256 } from '../support/registry-fake.js';
 import { makeTar, removeTempDir, tempDir } from './snapshot-helpers.js';
 import { FAST_RETRY, fakePullDaemon } from '../support/fake-pull-daemon.js';
 import { rejection } from '../support/rejection.js';
+import { ExtractorPool } from '../../src/snapshot/apply-pool.js';
+import { StreamingUnpack } from '../../src/snapshot/unpack-stream.js';
+import { writeBlob } from '../../src/snapshot/content-helpers.js';
+import { Readable } from 'node:stream';
 
 describe('daemon/images/pull with unpack (layers extracted while they download)', function () {
   this.timeout(30_000);
@@ -132,5 +136,32 @@ describe('daemon/images/pull with unpack (layers extracted while they download)'
     const chain = chainIds(tars.map((t) => sha256(t) as Digest));
     expect((await snapshots()).map((i) => `${i.name} ${i.kind}`).sort()).to.deep.equal([`ns/${chain[0]} committed`, `ns/${chain[1]} committed`].sort());
     expect((await readFromSnapshot(`ns/${chain[0]}`, 'base/big')).equals(big)).to.equal(true);
+  });
+
+  it('with every extraction thread busy, a layer is applied from the store once one is free, and the chain is the same', async () => {
+    const pool = new ExtractorPool({ size: 1 });
+    try {
+      const tars = [...(await layerTars()), await makeTar([{ name: 'third', content: 'three' }])];
+      const mediaType = 'application/vnd.oci.image.layer.v1.tar';
+      const layers = tars.map((t) => ({ mediaType, digest: sha256(t), size: t.length }));
+      for (const t of tars) await writeBlob(content, Readable.from([t]), { ref: `t-${sha256(t)}`, expected: { digest: sha256(t) as Digest, size: t.length } });
+      const diffIds = tars.map((t) => sha256(t));
+      const unpack = new StreamingUnpack({ content, snapshotter: snap, layers, diffIds, keyPrefix: 'ns/', pool });
+      const applies = [await unpack.begin(0), await unpack.begin(1), await unpack.begin(2)];
+      expect(applies.map((a) => a !== undefined)).to.deep.equal([true, false, false]); // one thread: the others wait for the store
+      await applies[0]!.write(tars[0]!);
+      await Promise.all([unpack.complete(2, false), unpack.complete(1, false), unpack.complete(0, true)]);
+      const { chainId } = await unpack.finish();
+      const chain = chainIds(diffIds as Digest[]);
+      expect(chainId).to.equal(chain[2]);
+      expect((await snapshots()).map((i) => `${i.name} ${i.kind} ${i.parent}`).sort()).to.deep.equal(
+        [`ns/${chain[0]} committed undefined`, `ns/${chain[1]} committed ns/${chain[0]}`, `ns/${chain[2]} committed ns/${chain[1]}`].sort(),
+      );
+      expect((await readFromSnapshot(`ns/${chain[0]}`, 'base/big')).equals(big)).to.equal(true);
+      expect((await readFromSnapshot(`ns/${chain[2]}`, 'third')).toString()).to.equal('three');
+      expect(pool.threads).to.be.at.most(1);
+    } finally {
+      await pool.drain();
+    }
   });
 });

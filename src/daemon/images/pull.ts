@@ -166,9 +166,10 @@ async function selectPlatformManifest(
 /**
  * Downloads every distinct layer, at most `maxConcurrentDownloads` at once;
  * the first failure fails the pull. With an unpack, each layer is extracted
- * while it downloads (the download is teed into the layer's apply) and
- * completed once its blob is verified; positions repeating a digest, and
- * layers whose bytes did not stream in one piece, unpack from the store.
+ * while it downloads (the download is teed into the layer's apply) when an
+ * extraction thread is free, and completed once its blob is verified;
+ * positions repeating a digest, layers whose bytes did not stream in one
+ * piece and layers that found no free thread unpack from the store.
  */
 async function fetchLayers(
   client: RegistryClient,
@@ -192,12 +193,13 @@ async function fetchLayers(
   failFast.signal.addEventListener('abort', stopUnpack, { once: true });
   try {
     const outcomes = await Promise.allSettled(
-      unique.map((layer) =>
-        limit.run(async () => {
-          try {
+      unique.map(async (layer) => {
+        try {
+          const digest = validateDigest(layer.digest);
+          const [first, ...repeats] = positions.get(layer.digest) as number[];
+          // Only the download holds a download slot: applying a layer from the store (or the tail of a streamed one) does not.
+          const tap = await limit.run(async () => {
             checkAborted(failFast.signal);
-            const digest = validateDigest(layer.digest);
-            const [first, ...repeats] = positions.get(layer.digest) as number[];
             const apply = unpack ? await unpack.begin(first as number) : undefined;
             const tap = apply ? new CountingTap(apply) : undefined;
             const result = await sharedDownload(
@@ -207,17 +209,18 @@ async function fetchLayers(
               (offset, total) => progress.emit(layer, 'downloading', offset, total),
             );
             progress.emit(layer, result.fetched ? 'done' : 'exists', layer.size);
-            if (unpack) {
-              if (tap?.error !== undefined) throw tap.error; // the layer itself is bad: no second try from the store
-              await unpack.complete(first as number, tap?.whole(layer.size) ?? false);
-              for (const i of repeats) await unpack.complete(i, false);
-            }
-          } catch (err) {
-            failFast.abort(err);
-            throw err;
+            return tap;
+          });
+          if (unpack) {
+            if (tap?.error !== undefined) throw tap.error; // the layer itself is bad: no second try from the store
+            await unpack.complete(first as number, tap?.whole(layer.size) ?? false);
+            for (const i of repeats) await unpack.complete(i, false);
           }
-        }),
-      ),
+        } catch (err) {
+          failFast.abort(err);
+          throw err;
+        }
+      }),
     );
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed !== undefined) {
