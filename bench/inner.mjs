@@ -26,7 +26,7 @@ const cfg = {
   memoryLevels: quick ? [1, 10] : [1, 10, 50], settleMs: 3000,
   restartN: quick ? 10 : 50, restartRounds: quick ? 1 : 3, restartMinRuns: quick ? 1 : 3, restartTimeoutMs: quick ? 15_000 : 30_000,
   // about 510 MB of gzip, 57k files in full mode; a tenth of that in quick mode
-  pullImage: { layers: 3, filesPerLayer: quick ? 2000 : 19_000, fileSize: 12_000 }, pullRounds: quick ? 1 : 3, pullMinRuns: quick ? 1 : 3,
+  pullImage: { layers: 3, filesPerLayer: quick ? 2000 : 19_000, fileSize: 12_000 }, pullRounds: quick ? 1 : 5, pullMinRuns: quick ? 1 : 3,
   quick,
 };
 
