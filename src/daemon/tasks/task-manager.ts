@@ -292,7 +292,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     if (host.status === 'rejected') throw host.reason;
     const exit = runtime.value;
     timer.mark('release');
-    await this.host.removeBundle(task, !this.liveGroupMember(task.namespace, task.group));
+    const lastOfGroup = ![...this.tasks.values()].some((t) => t.namespace === task.namespace && t.group !== undefined && t.group === task.group);
+    await this.host.removeBundle(task, lastOfGroup);
     timer.mark('bundle');
     this.d.events.publish(namespace, 'taskDelete', { container_id: id, id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
     this.d.log.info('task deleted', { namespace, id, status: exit.status, ...timer.summary() });
@@ -369,8 +370,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   }
 
   /** A task of `group` whose shim still serves (its process is the group's shim). */
-  private liveGroupMember(namespace: string, group: string | undefined): Task | undefined {
-    if (!group) return undefined;
+  private liveGroupMember(namespace: string, group: string): Task | undefined {
     return [...this.tasks.values()].find((t) => t.namespace === namespace && t.group === group && !(t.shim instanceof LostShim));
   }
 
