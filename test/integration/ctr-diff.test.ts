@@ -1,14 +1,12 @@
-import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { execa } from 'execa';
-import tar from 'tar-stream';
 import { DaemonClient } from '../../src/cli/client.js';
 import { isRuntimeError } from '../../src/errors.js';
+import { sha256, tarEntries } from '../support/layers.js';
 import { SOCKET, ctr, eventually, systemdAvailable } from './helpers.js';
 
 /**
@@ -21,29 +19,11 @@ import { SOCKET, ctr, eventually, systemdAvailable } from './helpers.js';
  */
 const NS = 'ctrdiff';
 const c = (args: string[]) => ctr(['-n', NS, ...args]);
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** `ctr snapshots diff ...` with its binary stdout. */
 async function ctrDiff(args: string[]): Promise<{ exitCode: number; blob: Buffer; stderr: string }> {
   const r = await execa('ctr', ['--address', SOCKET, '-n', NS, 'snapshots', 'diff', ...args], { reject: false, encoding: 'buffer', timeout: 60_000 });
   return { exitCode: r.exitCode ?? -1, blob: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr).toString() };
-}
-
-/** Entries of a tar as "name type [linkname]". */
-async function tarEntries(data: Buffer): Promise<string[]> {
-  const out: string[] = [];
-  const extract = tar.extract();
-  await new Promise<void>((resolve, reject) => {
-    extract.on('entry', (h, stream, next) => {
-      out.push(`${h.name} ${h.type}${h.linkname ? ` ${h.linkname}` : ''}`);
-      stream.resume();
-      stream.on('end', next);
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    Readable.from([data]).pipe(extract);
-  });
-  return out;
 }
 
 /** A mounted tree as comparable lines (type, mode, owner, content or link target). */

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 
 export const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -34,4 +36,22 @@ export function layerOf(entries: Buffer, gzipLevel?: number): { gz: Buffer; diff
 /** A one-file layer (random.bin) with random content, so its blob is new to any store. */
 export function randomLayer(size = 4096): { gz: Buffer; diffId: string } {
   return layerOf(randomTarEntry('random.bin', size), 1);
+}
+
+/** The entries of an (uncompressed) tar as "name type [linkname]", in order. */
+export async function tarEntries(data: Buffer): Promise<string[]> {
+  const out: string[] = [];
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (h, stream, next) => {
+      out.push(`${h.name} ${h.type}${h.linkname ? ` ${h.linkname}` : ''}`);
+      stream.resume();
+      stream.on('end', next);
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  Readable.from([data]).pipe(extract);
+  await done;
+  return out;
 }

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { link, lstat, mkdir, readdir, readFile, readlink, symlink, utimes, writeFile, chmod, chown } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,12 +12,12 @@ import { UNCOMPRESSED_LABEL, type DiffDescriptor } from '../../src/snapshot/diff
 import type { Mount } from '../../src/snapshot/snapshotter.js';
 import { encodeTarHeader, TAR_END } from '../../src/snapshot/tar-writer.js';
 import { WalkingDiffer } from '../../src/snapshot/walking-differ.js';
+import { sha256, tarEntries } from '../support/layers.js';
 import { rejection } from '../support/rejection.js';
 import { canMountOverlay, removeTempDir, tempDir } from './snapshot-helpers.js';
 
 const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const PLAIN = 'application/vnd.oci.image.layer.v1.tar';
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** mknod/mkfifo/setxattr, which Node lacks, through python3. */
 async function special(ops: Array<{ op: 'whiteout' | 'fifo'; path: string } | { op: 'xattr'; path: string; name: string; value: Buffer }>): Promise<void> {
@@ -39,24 +38,6 @@ async function put(root: string, rel: string, content: string, mtime?: Date): Pr
   await mkdir(join(path, '..'), { recursive: true });
   await writeFile(path, content);
   if (mtime !== undefined) await utimes(path, mtime, mtime);
-}
-
-/** Entries of a tar as "name type [linkname]" lines, in archive order. */
-async function tarEntries(data: Buffer): Promise<string[]> {
-  const out: string[] = [];
-  const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (h, stream, next) => {
-      out.push(`${h.name} ${h.type}${h.linkname ? ` ${h.linkname}` : ''}`);
-      stream.resume();
-      stream.on('end', next);
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  Readable.from([data]).pipe(extract);
-  await done;
-  return out;
 }
 
 /**
