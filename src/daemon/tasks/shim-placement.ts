@@ -53,10 +53,13 @@ export async function placeShim(
     const scopeName = group ? shimGroupScopeName(namespace, group) : shimScopeName(namespace, id);
     placed = moveShimToScope(d.systemd, scopeName, shim.pid, d.config.slice, `containerd-ts shim for ${namespace}/${group ? `group ${group}` : id}`);
   }
-  cleanup.push('stop shim', async () => {
-    await shim.call('delete', {}).catch(() => undefined);
-    await shim.call('shutdown', {}).catch(() => undefined);
-    shim.close();
-  });
+  cleanup.push('stop shim', () => retireShim(shim));
   return { shim, placed };
+}
+
+/** Deletes whatever runc container the shim holds and lets the shim go; each step tolerates "already gone". */
+export async function retireShim(shim: ShimConnection): Promise<void> {
+  await shim.call('delete', {}).catch(() => undefined);
+  await shim.call('shutdown', {}).catch(() => undefined);
+  shim.close();
 }

@@ -21,6 +21,7 @@ import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { CleanupStack } from './cleanup.js';
 import { mountAll, unmountAll, type MountSpec } from './rootfs.js';
+import { retireShim } from './shim-placement.js';
 import { groupDir } from './shim-scope.js';
 import type { Task } from './task.js';
 
@@ -158,11 +159,7 @@ export class TaskHost {
     const namespace = path.basename(path.dirname(bundle));
     this.d.log.warn('removing a task the previous daemon did not finish creating', { namespace, id });
     const shim = await ShimClient.connect(bundle).catch(() => undefined);
-    if (shim) {
-      await shim.call('delete', {}).catch(() => undefined);
-      await shim.call('shutdown', {}).catch(() => undefined);
-      shim.close();
-    }
+    if (shim) await retireShim(shim);
     await this.runcFor(namespace).delete(id, bundle, true).catch(() => {});
     const machine = await this.d.machined.getMachine(id).catch(() => null);
     if (machine?.unit === scopeUnitName(id)) await this.d.machined.terminateMachine(id).catch(() => false);
