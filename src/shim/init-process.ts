@@ -7,6 +7,7 @@ import { waitForExit, waitForOomKill } from './native.js';
 import { readOomKills, memoryCgroupOf } from './oom.js';
 import type { CreateParams, ExitInfo, StateResult, StdioPaths } from './protocol.js';
 import type { Runc } from './runc.js';
+import { deleteStoppedDirectly, readCgroupPaths, removeCgroups, startThroughExecFifo } from './runc-direct.js';
 import { OUTPUT_DRAIN_LIMIT_MS, ProcessIO } from './process-io.js';
 import { validateLogRotation } from './rotating-log.js';
 
@@ -31,6 +32,8 @@ export class InitProcess implements InitActions {
   private oomKillsAtStart = 0;
   private oomKilled = false;
   private oomWatch: Promise<boolean> | undefined;
+  /** runc's record of the container's cgroup directories, read at create. */
+  private cgroupPaths: string[] | undefined;
 
   constructor(
     readonly id: string,
@@ -55,6 +58,8 @@ export class InitProcess implements InitActions {
     this.io = io;
     // runc has sent the pty master by the time create returns; a failure here leaves a created task to delete.
     await io.created();
+    const stateDir = this.runc.stateDir(this.id);
+    if (stateDir) this.cgroupPaths = await readCgroupPaths(stateDir);
     this.memoryCgroup = await memoryCgroupOf(this.pid);
     this.oomKillsAtStart = await readOomKills(this.memoryCgroup);
     if (this.memoryCgroup) this.oomWatch = this.watchOom(this.memoryCgroup, this.oomKillsAtStart);
@@ -95,14 +100,25 @@ export class InitProcess implements InitActions {
     };
   }
 
-  runtimeStart() {
-    return this.runc.start(this.id, this.bundle);
+  async runtimeStart() {
+    const stateDir = this.runc.stateDir(this.id);
+    if (stateDir && (await startThroughExecFifo(stateDir, this.wait()))) return;
+    await this.runc.start(this.id, this.bundle);
   }
   runtimeKill(signal: number, all: boolean) {
     return this.runc.kill(this.id, this.bundle, signal, all);
   }
   runtimeDelete() {
     return this.runc.delete(this.id, this.bundle, true);
+  }
+  async runtimeDeleteStopped() {
+    const stateDir = this.runc.stateDir(this.id);
+    if (stateDir && (await deleteStoppedDirectly(stateDir, this.bundle))) return;
+    await this.runc.delete(this.id, this.bundle, true);
+    // runc without its state (removed by hand, say) left the cgroups it made itself.
+    if (this.cgroupPaths) {
+      await removeCgroups(this.cgroupPaths).catch((err: Error) => process.stderr.write(`${new Date().toISOString()} ${err.message}\n`));
+    }
   }
   runtimePause() {
     return this.runc.pause(this.id, this.bundle);

@@ -22,7 +22,10 @@ export interface InitActions {
   readonly id: string;
   runtimeStart(): Promise<void>;
   runtimeKill(signal: number, all: boolean): Promise<void>;
+  /** Deletes a created (or running) container: its init may still be alive. */
   runtimeDelete(): Promise<void>;
+  /** Deletes a container whose init has been reaped. */
+  runtimeDeleteStopped(): Promise<void>;
   runtimePause(): Promise<void>;
   runtimeResume(): Promise<void>;
   transition(next: InitState): void;
@@ -114,7 +117,7 @@ export class StoppedState implements InitState {
     throw notFound(`task ${this.p.id}: process already finished`);
   }
   async delete() {
-    await this.p.runtimeDelete();
+    await this.p.runtimeDeleteStopped();
     this.p.transition(new DeletedState(this.p.id));
   }
   async pause() {

@@ -20,6 +20,11 @@ export interface RuntimeOptions {
 export class Runc {
   constructor(private readonly opts: RuntimeOptions) {}
 
+  /** runc's state directory for `id` (see runc-direct.ts); undefined for another runtime, whose layout differs. */
+  stateDir(id: string): string | undefined {
+    return path.basename(this.opts.binary) === 'runc' ? path.join(this.opts.root, id) : undefined;
+  }
+
   /** `runc create`: sets up the container and leaves init waiting for start. */
   async create(id: string, bundle: string, stdio: [number, number, number], consoleSocket?: string): Promise<number> {
     const pidFile = path.join(bundle, 'init.pid');

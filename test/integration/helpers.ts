@@ -67,6 +67,7 @@ export async function leftovers(id: string, namespace = 'default'): Promise<stri
   if (readFileSync('/proc/self/mountinfo', 'utf8').includes(bundle)) found.push(`mount under ${bundle}`);
   if (existsSync(bundle)) found.push(`state dir ${bundle}`);
   if (existsSync(path.join(STATE, 'runc', namespace, id))) found.push(`runc state for ${id}`);
+  for (const dir of scopeCgroupDirs(`containerd-${id}.scope`)) found.push(`cgroup ${dir}`);
   const containers = await ctr(['-n', namespace, 'containers', 'ls', '-q']);
   if (containers.stdout.split('\n').includes(id)) found.push(`container record ${id}`);
   const snapshots = await ctr(['-n', namespace, 'snapshots', 'ls']);
@@ -74,6 +75,24 @@ export async function leftovers(id: string, namespace = 'default'): Promise<stri
   if (shimPids(bundle).length > 0) found.push(`shim process for ${id}`);
   const shimScope = await sd.unitState(`containerd-ts-shim-${namespace}-${id}.scope`);
   if (shimScope && shimScope.activeState !== 'inactive') found.push(`shim scope for ${id} is ${shimScope.activeState}`);
+  return found;
+}
+
+/** Directories named `scope` in any cgroup hierarchy, in a slice up to two levels deep. */
+export function scopeCgroupDirs(scope: string): string[] {
+  const roots = cgroupV2() ? ['/sys/fs/cgroup'] : readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h));
+  const found: string[] = [];
+  const look = (dir: string, depth: number) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return; // not a directory (a symlinked hierarchy like cpu,cpuacct is seen under both names)
+    }
+    if (names.includes(scope)) found.push(path.join(dir, scope));
+    if (depth < 2) for (const n of names) if (n.endsWith('.slice')) look(path.join(dir, n), depth + 1);
+  };
+  for (const root of roots) look(root, 0);
   return found;
 }
 

@@ -27,6 +27,9 @@ class FakeInit implements InitActions {
   async runtimeDelete() {
     this.calls.push('delete');
   }
+  async runtimeDeleteStopped() {
+    this.calls.push('delete stopped');
+  }
   async runtimePause() {
     this.calls.push('pause');
   }
@@ -115,7 +118,7 @@ describe('shim/init-state', () => {
     expect(p.state.status).to.equal('stopped');
     await p.state.delete();
     expect(p.state.status).to.equal('deleted');
-    expect(p.calls).to.deep.equal(['start', 'delete']);
+    expect(p.calls).to.deep.equal(['start', 'delete stopped']);
   });
 
   it('deleted: rejects start, kill and delete with NotFound and ignores exits', async () => {

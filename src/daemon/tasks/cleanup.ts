@@ -20,3 +20,15 @@ export class CleanupStack {
     }
   }
 }
+
+/**
+ * Awaits steps that run side by side and push their own undo steps: every
+ * one settles before the first failure is thrown, so none is still adding
+ * to the stack while it unwinds.
+ */
+export async function allOrFirstFailure<T extends readonly unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const outcomes = await Promise.allSettled(steps);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

@@ -97,7 +97,10 @@ export class TaskHost {
   async stopScope(scope: string): Promise<void> {
     try {
       const state = await this.d.systemd.unitState(scope);
-      if (state && state.activeState !== 'inactive') await this.d.systemd.stopUnit(scope);
+      if (!state) return;
+      // An inactive scope needs nothing: the usual case once the container's cgroup has emptied.
+      if (state.activeState === 'inactive') return;
+      if (state.activeState !== 'failed') await this.d.systemd.stopUnit(scope);
       await this.d.systemd.resetFailedUnit(scope);
     } catch (err) {
       if (!isRuntimeError(err, 'NotFound')) throw err;
@@ -126,10 +129,12 @@ export class TaskHost {
     await this.releaseMachineAndMount(task);
   }
 
-  /** The machine registration and the rootfs mount: neither needs runc's delete to have finished. */
+  /** The machine registration and the rootfs mount, side by side: neither needs the other, nor runc's delete, to have finished. */
   async releaseMachineAndMount(task: Task): Promise<void> {
-    if (task.machine) await this.d.machined.terminateMachine(task.machine).catch(() => false);
-    await unmountAll(path.join(task.bundle, 'rootfs'));
+    await Promise.all([
+      task.machine ? this.d.machined.terminateMachine(task.machine).catch(() => false) : undefined,
+      unmountAll(path.join(task.bundle, 'rootfs')),
+    ]);
   }
 
   /**

@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import type { ContainerStore } from '../metadata/containers.js';
 import type { ContainerRecord } from '../metadata/db.js';
 import type { EventExchange } from '../events/exchange.js';
-import { CleanupStack } from './cleanup.js';
+import { allOrFirstFailure, CleanupStack } from './cleanup.js';
 import { followKill, killScopeAsLastResort, SIGKILL } from './kill-scope.js';
 import { LostShim } from './lost-shim.js';
 import { recoverTasks } from './recovery.js';
@@ -107,12 +107,14 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       const scope = scopeUnitName(id);
       const bundle = await this.host.makeBundle(namespace, id, cleanup);
       timer.mark('bundle');
-      const rootfs = await this.host.mountRootfs(namespace, container.snapshotKey, opts.rootfs, spec, bundle, cleanup);
-      timer.mark('rootfs');
+      // Two D-Bus calls about a leftover scope overlap the mount.
+      const [rootfs] = await allOrFirstFailure([
+        this.host.mountRootfs(namespace, container.snapshotKey, opts.rootfs, spec, bundle, cleanup),
+        this.host.clearStaleScope(scope),
+      ] as const);
+      timer.mark('rootfs+stale-scope');
       await writeBundleSpec(spec, bundle, rootfs, id, this.d.config.slice);
       timer.mark('spec');
-      await this.host.clearStaleScope(scope);
-      timer.mark('stale-scope');
       const runtime = runtimeBinary(container.runtime.options, this.d.config.runtime.binary);
       const stdio = await this.host.stdioFor(namespace, id, opts);
       const groupShim = group ? this.liveGroupMember(namespace, group)?.shim : undefined;
@@ -127,10 +129,11 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       if (path.basename(runtime) !== 'runc' && Object.keys(limits).length > 0) {
         await this.d.systemd.setUnitProperties(scope, true, scopeProperties(limits));
       }
-      await verifyScope(this.d.systemd, pid, scope, limits);
-      timer.mark('verify-scope');
-      const machine = await this.host.registerMachine(id, pid, rootfs, cleanup);
-      timer.mark('machine');
+      const [, machine] = await allOrFirstFailure([
+        verifyScope(this.d.systemd, pid, scope, limits),
+        this.host.registerMachine(id, pid, rootfs, cleanup),
+      ] as const);
+      timer.mark('verify-scope+machine');
       await writeTaskRecord(bundle, { namespace, id, pid, scope, machine, stdio, runtime, group });
       const task: Task = { namespace, id, pid, bundle, scope, machine, shim, stdio, runtime, group };
       this.track(task);
