@@ -59,6 +59,11 @@ export class Daemon {
     this.leases = new LeaseStore(this.db);
     const overlay = new OverlaySnapshotter({ root: config.root, db: this.db.snapshots });
     this.snapshotter = new PublishingSnapshotter(overlay, this.events);
+    // Snapshot directories a crash left without a record (or half deleted) go now.
+    overlay.cleanup().then(
+      (removed) => removed.length > 0 && log.info('removed snapshot directories without a record', { count: removed.length }),
+      (err: unknown) => log.warn('snapshot cleanup failed', { error: String(err) }),
+    );
     this.differ = new WalkingDiffer(content, listXattrs);
     this.gc = new GarbageCollector({
       images: this.images,

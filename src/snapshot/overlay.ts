@@ -7,7 +7,7 @@
  * single-parent view an ro bind of the parent's fs dir.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { chown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Database, Key } from 'lmdb';
 import { failedPrecondition, internal, invalidArgument } from '../errors.js';
@@ -21,6 +21,9 @@ export interface OverlayOptions {
   db: Database<unknown, Key>;
 }
 
+/** A removed snapshot's directory while it is being deleted: no record's id, so cleanup() takes it. */
+const REMOVING_PREFIX = 'removing-';
+
 /** containerd adds `index=off` whenever the kernel has the overlay index feature, so lowers can be shared. */
 const INDEX_PARAM = '/sys/module/overlay/parameters/index';
 
@@ -29,6 +32,8 @@ export class OverlaySnapshotter implements Snapshotter {
   private readonly meta: SnapshotMetadata;
   private readonly snapshotsDir: string;
   private readonly inFlight = new Set<number>();
+  /** Deletions running after remove() answered, by directory name. */
+  private readonly removals = new Map<string, Promise<void>>();
   private readonly indexOff: boolean;
 
   constructor(options: OverlayOptions) {
@@ -89,14 +94,29 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async remove(key: string): Promise<void> {
     const r = this.meta.remove(key);
+    // Renamed out of the way at once and deleted after the answer: a container's
+    // upper may hold many files, and even an empty one costs a run --rm ~6 ms.
+    // A deletion a crash interrupted is finished by cleanup().
+    const name = `${REMOVING_PREFIX}${r.id}`;
+    const doomed = join(this.snapshotsDir, name);
     try {
-      await rm(this.dir(r.id), { recursive: true, force: true });
+      await rename(this.dir(r.id), doomed);
     } catch (err) {
-      throw internal(`snapshot ${key} removed from metadata but its directory could not be deleted (cleanup() retries)`, {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw internal(`snapshot ${key} removed from metadata but its directory could not be moved away (cleanup() retries)`, {
         cause: err,
         fields: { key, id: r.id },
       });
     }
+    const removal = rm(doomed, { recursive: true, force: true })
+      .catch(() => undefined)
+      .then(() => void this.removals.delete(name));
+    this.removals.set(name, removal);
+  }
+
+  /** Resolves once the deletions `remove` left running have finished. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.removals.values()]);
   }
 
   async walk(fn: (info: Info) => void | Promise<void>): Promise<void> {
@@ -109,7 +129,7 @@ export class OverlaySnapshotter implements Snapshotter {
     for (const id of this.inFlight) live.add(String(id));
     const removed: string[] = [];
     for (const name of await readdir(this.snapshotsDir)) {
-      if (live.has(name)) continue;
+      if (live.has(name) || this.removals.has(name)) continue;
       const path = join(this.snapshotsDir, name);
       await rm(path, { recursive: true, force: true });
       removed.push(path);

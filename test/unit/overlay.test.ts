@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { open as openLmdb, type RootDatabase } from 'lmdb';
-import { mkdir, readFile, stat, writeFile, lstat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -130,6 +130,9 @@ describe('snapshot/overlay', function () {
     await snap.remove('A');
     expect(await stat(join(aDir, '..')).catch(() => undefined)).to.equal(undefined);
     expect(await walkAll(snap)).to.deep.equal([]);
+    // The trees are deleted after remove() answers; nothing of them stays.
+    await snap.settled();
+    expect(await readdir(join(base, 'root', 'snapshots'))).to.deep.equal([]);
     const mc = await snap.prepare('c');
     expect(fsDirOf(mc)).to.not.equal(aDir);
   });
@@ -144,7 +147,9 @@ describe('snapshot/overlay', function () {
     expect((await reopened.stat('A')).labels).to.deep.equal({ kept: 'still', more: '1' });
     expect(await reopened.cleanup()).to.deep.equal([]);
     await mkdir(join(base, 'root', 'snapshots', '999'));
-    expect((await reopened.cleanup()).map((p) => p.split('/').pop())).to.deep.equal(['999']);
+    await mkdir(join(base, 'root', 'snapshots', 'removing-7', 'fs', 'deep'), { recursive: true });
+    expect((await reopened.cleanup()).map((p) => p.split('/').pop()).sort()).to.deep.equal(['999', 'removing-7']);
+    expect(await readdir(join(base, 'root', 'snapshots'))).to.have.length(1);
   });
 
   it('mounts the returned overlay mounts and shows the merged content', async function () {
@@ -260,6 +265,7 @@ describe('snapshot/overlay', function () {
       expect(err.message).to.include(diffIds[1] as string);
       expect(err.message).to.include(wrong[1] as string);
       expect(await walkAll(snap)).to.deep.equal([]);
+      await snap.settled();
       expect(await listDir(join(base, 'root', 'snapshots'))).to.deep.equal([]);
     });
 
@@ -269,6 +275,7 @@ describe('snapshot/overlay', function () {
       expect(err.kind).to.equal('InvalidArgument');
       expect(err.message).to.include('../../escape');
       expect(await walkAll(snap)).to.deep.equal([]);
+      await snap.settled();
       expect(await listDir(join(base, 'root', 'snapshots'))).to.deep.equal([]);
       expect(await lstat(join(base, 'root', 'escape')).catch(() => undefined)).to.equal(undefined);
     });
