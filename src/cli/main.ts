@@ -73,7 +73,7 @@ const COMMANDS: Record<string, Command> = {
   logs: { summary: "print a detached container's output (-f follows)", usage: 'logs [-f] ID', options: logsOptions, action: logs },
   events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', options: eventsOptions, action: events },
   'content ls': { summary: 'list blobs in the content store', usage: 'content ls', action: contentList },
-  'content rm': { summary: 'delete blobs from the content store', usage: 'content rm DIGEST [DIGEST...]', action: contentRemove },
+  'content rm': { summary: 'remove blobs from the namespace (a file goes once no namespace has it)', usage: 'content rm DIGEST [DIGEST...]', action: contentRemove },
   'snapshots ls': { summary: 'list snapshots', usage: 'snapshots ls', action: snapshotsList },
   'snapshots rm': { summary: 'remove snapshots', usage: 'snapshots rm KEY [KEY...]', action: snapshotsRemove },
   'snapshots usage': { summary: "disk use of snapshots' own layers", usage: 'snapshots usage [KEY...]', action: snapshotsUsage },

@@ -3,7 +3,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FsContentStore } from '../snapshot/content-fs.js';
-import type { ContentStore } from '../snapshot/content.js';
 import { OverlaySnapshotter } from '../snapshot/overlay.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { Comparer } from '../snapshot/differ.js';
@@ -15,6 +14,7 @@ import { createSystemd, type Systemd } from '../systemd/systemd.js';
 import type { DaemonConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { ContainerStore } from './metadata/containers.js';
+import { NamespacedContentStore } from './metadata/content.js';
 import { MetadataDb } from './metadata/db.js';
 import { ImageStore } from './metadata/images.js';
 import { LeaseStore } from './metadata/leases.js';
@@ -31,15 +31,12 @@ import { PublishingSnapshotter } from './events/snapshot-events.js';
  */
 export class Daemon {
   readonly uuid: string;
-  readonly db: MetadataDb;
-  readonly namespaces: NamespaceStore;
   readonly images: ImageStore;
   readonly containers: ContainerStore;
   readonly leases: LeaseStore;
   readonly gc: GarbageCollector;
   /** The snapshotter everything but GC uses: it publishes containerd's snapshot events. */
   readonly snapshotter: Snapshotter;
-  readonly differ: Comparer;
   readonly bus: SystemBus;
   readonly systemd: Systemd;
   readonly machined: Machined;
@@ -49,11 +46,12 @@ export class Daemon {
   private constructor(
     readonly config: DaemonConfig,
     readonly log: Logger,
-    readonly content: ContentStore,
+    readonly db: MetadataDb,
+    readonly namespaces: NamespaceStore,
+    /** Content as namespaces see it: `content.forNamespace(ns)` is the store of a request in `ns`. */
+    readonly content: NamespacedContentStore,
   ) {
     this.uuid = loadUuid(config.root);
-    this.db = new MetadataDb(config.root);
-    this.namespaces = new NamespaceStore(this.db);
     this.images = new ImageStore(this.db);
     this.containers = new ContainerStore(this.db);
     this.leases = new LeaseStore(this.db);
@@ -64,7 +62,6 @@ export class Daemon {
       (removed) => removed.length > 0 && log.info('removed snapshot directories without a record', { count: removed.length }),
       (err: unknown) => log.warn('snapshot cleanup failed', { error: String(err) }),
     );
-    this.differ = new WalkingDiffer(content, listXattrs);
     this.gc = new GarbageCollector({
       images: this.images,
       containers: this.containers,
@@ -92,14 +89,28 @@ export class Daemon {
       events: this.events,
       log,
     });
-    this.namespaces.ensure('default');
   }
 
   static async open(config: DaemonConfig, log: Logger): Promise<Daemon> {
     await mkdir(config.root, { recursive: true, mode: 0o711 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
-    const content = await FsContentStore.open(path.join(config.root, 'content'));
-    return new Daemon(config, log, content);
+    const db = new MetadataDb(config.root);
+    try {
+      const namespaces = new NamespaceStore(db);
+      namespaces.ensure('default');
+      // Blobs are shared by all namespaces on disk; which namespace has which is in the metadata.
+      const backend = await FsContentStore.open(path.join(config.root, 'content'));
+      const content = await NamespacedContentStore.open(db, backend, namespaces, log);
+      return new Daemon(config, log, db, namespaces, content);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The differ of Diff.Diff for a request in `namespace`: it writes the layer into that namespace's content. */
+  differFor(namespace: string): Comparer {
+    return new WalkingDiffer(this.content.forNamespace(namespace), listXattrs);
   }
 
   async close(): Promise<void> {

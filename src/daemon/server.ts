@@ -33,7 +33,7 @@ export async function startGrpcServer(daemon: Daemon): Promise<grpc.Server> {
   add(api.images.service, imagesService(daemon.images, daemon.namespaces, daemon.events, daemon.gc));
   add(api.content.service, contentService(daemon.content, daemon.leases, daemon.gc, daemon.events));
   add(api.snapshots.service, snapshotsService(daemon.snapshotter, daemon.leases, daemon.gc));
-  add(api.diff.service, diffService({ content: daemon.content, differ: daemon.differ, leases: daemon.leases, gc: daemon.gc }));
+  add(api.diff.service, diffService({ content: daemon.content, differ: (ns) => daemon.differFor(ns), leases: daemon.leases, gc: daemon.gc }));
   add(api.tasks.service, tasksService(daemon.tasks));
   add(api.leases.service, leasesService(daemon.leases, daemon.gc));
   add(api.events.service, eventsService(daemon.events));

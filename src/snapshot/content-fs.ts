@@ -17,6 +17,15 @@ export const DEFAULT_READ_ALL_LIMIT = 4 * 1024 * 1024;
 /** containerd's limit on one label (key + value), so labels stay small metadata. */
 const MAX_LABEL_BYTES = 4096;
 
+/** InvalidArgument for an empty key or a label over containerd's 4096 bytes; shared by every store that keeps content labels. */
+export function validateContentLabels(labels: Record<string, string>): void {
+  for (const [k, v] of Object.entries(labels)) {
+    if (k.length === 0 || Buffer.byteLength(k) + Buffer.byteLength(v) > MAX_LABEL_BYTES) {
+      throw invalidArgument(`label ${JSON.stringify(k.slice(0, 64))} is empty or longer than ${MAX_LABEL_BYTES} bytes`);
+    }
+  }
+}
+
 /** A ContentStore rooted at a directory; create it with `FsContentStore.open(root)`. */
 export class FsContentStore implements ContentStore {
   private readonly layout: ContentLayout;
@@ -78,7 +87,7 @@ export class FsContentStore implements ContentStore {
     if (typeof ref !== 'string' || ref.length === 0) throw invalidArgument('content writer needs a non-empty ref');
     const expected = {
       ...(options.expected?.digest !== undefined ? { digest: validateDigest(options.expected.digest) } : {}),
-      ...(options.expected?.size !== undefined ? { size: checkSize(options.expected.size) } : {}),
+      ...(options.expected?.size !== undefined ? { size: validateExpectedSize(options.expected.size) } : {}),
     };
     if (this.locked.has(ref)) throw unavailable(`ref ${ref} is locked by another writer`, { fields: { ref } });
     if (expected.digest !== undefined && (await this.blobInfo(expected.digest)) !== undefined) {
@@ -172,11 +181,7 @@ export class FsContentStore implements ContentStore {
   }
 
   private async writeLabels(digest: Digest, labels: Record<string, string>): Promise<void> {
-    for (const [k, v] of Object.entries(labels)) {
-      if (k.length === 0 || Buffer.byteLength(k) + Buffer.byteLength(v) > MAX_LABEL_BYTES) {
-        throw invalidArgument(`label ${JSON.stringify(k.slice(0, 64))} is empty or longer than ${MAX_LABEL_BYTES} bytes`);
-      }
-    }
+    validateContentLabels(labels);
     const path = this.layout.labelsPath(digest);
     if (Object.keys(labels).length === 0) {
       await rm(path, { force: true });
@@ -216,7 +221,8 @@ export class FsContentStore implements ContentStore {
   }
 }
 
-function checkSize(size: number): number {
+/** A writer's expected size, checked at the door. */
+export function validateExpectedSize(size: number): number {
   if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument(`invalid expected size ${size}`);
   return size;
 }

@@ -4,7 +4,7 @@
  * verify, clean up on failure".
  */
 import { isRuntimeError } from '../errors.js';
-import type { Expected, Info, Ingester, Provider, Writer } from './content.js';
+import { isComplete, type Expected, type Info, type Ingester, type Provider, type Writer } from './content.js';
 import type { Digest } from './digest.js';
 
 /** Options for `writeBlob`. */
@@ -18,8 +18,10 @@ export interface WriteBlobOptions {
 /**
  * Streams `source` into a new ingest and commits it. If the expected digest is
  * already present the source is not read and the existing blob's info is
- * returned. Any failure (short stream, digest mismatch, read error) removes
- * the ingest, so nothing partial stays behind.
+ * returned; a writer that is complete at open (a blob another namespace
+ * holds) is committed without reading the source either. Any failure
+ * (short stream, digest mismatch, read error) removes the ingest, so nothing
+ * partial stays behind.
  */
 export async function writeBlob(
   store: Ingester & Pick<Provider, 'info'>,
@@ -35,12 +37,12 @@ export async function writeBlob(
   }
   let written: Digest | undefined;
   try {
-    // A resumed ingest with unknown provenance is not trusted here: start over.
-    if (writer.offset() > 0) {
+    // A resumed ingest with unknown provenance is not trusted here: start over (unless it already is the expected blob).
+    if (writer.offset() > 0 && !isComplete(writer, options.expected)) {
       await writer.abort();
       writer = await store.writer({ ref: options.ref, ...(options.expected ? { expected: options.expected } : {}) });
     }
-    await copyInto(source, writer);
+    if (!isComplete(writer, options.expected)) await copyInto(source, writer);
     written = writer.digest();
     const labels = typeof options.labels === 'function' ? options.labels() : options.labels;
     return await writer.commit(undefined, labels ? { labels } : {});

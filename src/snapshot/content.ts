@@ -85,8 +85,19 @@ export interface Writer {
 
 /** Starts writes (containerd's Ingester). */
 export interface Ingester {
-  /** Opens or resumes the ingest `ref`; Unavailable if another writer holds it; AlreadyExists if the expected digest is already committed. */
+  /**
+   * Opens or resumes the ingest `ref`; Unavailable if another writer holds it; AlreadyExists if the expected digest is already committed.
+   * A writer may be complete at open (offset = expected size, digest = the expected one): a resumed ingest that has every byte, or,
+   * in a namespace's store, a blob another namespace holds (containerd's shared content). Commit it without writing (`isComplete`).
+   */
   writer(options: WriterOptions): Promise<Writer>;
+}
+
+/** True when `writer` already holds exactly the expected blob, so it is committed without any data. */
+export function isComplete(writer: Writer, expected: Expected | undefined): boolean {
+  return (
+    expected?.digest !== undefined && expected.size !== undefined && writer.offset() === expected.size && writer.digest() === expected.digest
+  );
 }
 
 /** Looks after ingests that are not held by a writer (containerd's IngestManager). */

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import { invalidArgument, isRuntimeError } from '../errors.js';
 import { MAX_JSON_BLOB_BYTES, type Descriptor } from '../oci/image-types.js';
-import type { ContentStore, Writer, WriterOptions } from './content.js';
+import { isComplete, type ContentStore, type Writer, type WriterOptions } from './content.js';
 import { detect, type Compression } from './decompress.js';
 import { digestFromHash, newDigester, validateDigest, type Digest } from './digest.js';
 
@@ -49,11 +49,14 @@ export class BlobStager {
 
   /**
    * Streams one blob, verifying it is exactly `size` bytes hashing to
-   * `digest`. A blob already in the store is only hashed, not rewritten.
+   * `digest`. A blob already in the store is only hashed, not rewritten; so
+   * is one whose writer is complete at open (another namespace holds it),
+   * which is then committed like any staged blob.
    */
   async stage(digest: Digest, size: number, body: AsyncIterable<Buffer>): Promise<void> {
-    const writer = (await this.isStored(digest)) ? undefined : await this.openWriter({ ref: `import-${this.importId}-${digest}`, expected: { digest, size } });
-    const copied = await this.copy(body, writer);
+    const expected = { digest, size };
+    const writer = (await this.isStored(digest)) ? undefined : await this.openWriter({ ref: `import-${this.importId}-${digest}`, expected });
+    const copied = await this.copy(body, writer !== undefined && isComplete(writer, expected) ? undefined : writer);
     if (copied.size !== size || copied.digest !== digest) {
       await writer?.abort();
       throw invalidArgument(`blob ${digest} in the archive does not match its name: expected ${digest} (${size} bytes), got ${copied.digest} (${copied.size} bytes)`, {

@@ -20,8 +20,8 @@ import { layerOf, randomTarEntry as randomEntry, sha256 } from '../support/layer
  * Diff.Apply, Images), and the garbage collector freeing what a removed
  * image alone used. Everything runs in namespace `ctrimg` and is removed
  * again; the registry is Debian's docker-registry on loopback. The images
- * are busybox plus a random file, so no blob is shared with images other
- * tests keep in other namespaces (the content store is shared by all).
+ * are busybox plus a random file, so no blob file is shared with images other
+ * tests keep in other namespaces (a file stays while any namespace has it).
  */
 const NS = 'ctrimg';
 const LAYOUT = join(REPO, 'test/fixtures/out/busybox-layout');

@@ -26,6 +26,7 @@ const CERTS_DIR = '/etc/containerd-ts/certs.d';
 /** A one-file random layer, 64 KiB unless told. */
 const randomLayer = (size = 64 * 1024) => randomLayerOf(size);
 
+/** Refs of the ingests on disk, as `<namespace>/<ref>` (the daemon keeps ingests per namespace). */
 function ingestRefs(): string[] {
   const root = join(CONTENT, 'ingest');
   if (!existsSync(root)) return [];
@@ -87,7 +88,7 @@ describe('image pull from a registry (integration)', function () {
     expect(run.exitCode, run.stderr).to.equal(0);
     expect(run.stdout).to.equal('ok');
     expect(await leftovers('pull-t1')).to.deep.equal([]);
-    expect(ingestRefs().filter((x) => x.startsWith('pull-'))).to.deep.equal([]);
+    expect(ingestRefs().filter((x) => x.startsWith('default/pull-'))).to.deep.equal([]);
   });
 
   it('pulls by digest, and with --plain-http', async () => {
@@ -138,12 +139,12 @@ describe('image pull from a registry (integration)', function () {
     expect(ingestRefs().filter((x) => x.includes(hex))).to.deep.equal([]);
   });
 
-  /** Bytes in the ingest of `ref`, or -1 when there is none. */
+  /** Bytes in the ingest of `ref` in namespace default, or -1 when there is none. */
   function ingestSize(ref: string): number {
     const root = join(CONTENT, 'ingest');
     for (const d of existsSync(root) ? readdirSync(root) : []) {
       try {
-        if ((JSON.parse(readFileSync(join(root, d, 'meta.json'), 'utf8')) as { ref: string }).ref === ref) {
+        if ((JSON.parse(readFileSync(join(root, d, 'meta.json'), 'utf8')) as { ref: string }).ref === `default/${ref}`) {
           return existsSync(join(root, d, 'data')) ? readFileSync(join(root, d, 'data')).length : 0;
         }
       } catch {

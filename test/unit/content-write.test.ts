@@ -7,6 +7,9 @@ import { ContainerStore } from '../../src/daemon/metadata/containers.js';
 import { MetadataDb } from '../../src/daemon/metadata/db.js';
 import { ImageStore } from '../../src/daemon/metadata/images.js';
 import { LeaseStore } from '../../src/daemon/metadata/leases.js';
+import { NamespacedContentStore } from '../../src/daemon/metadata/content.js';
+import { NamespaceStore } from '../../src/daemon/metadata/namespaces.js';
+import type { ContentStore } from '../../src/snapshot/content.js';
 import { loadContainerdApi } from '../../src/proto.js';
 import type { ContentClient, Init, WriteContentRequest, WriteContentResponse } from '../../src/proto-types.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
@@ -21,9 +24,9 @@ class WriteStream {
   private failure: grpc.ServiceError | undefined;
   readonly closed: Promise<grpc.ServiceError | undefined>;
 
-  constructor(client: ContentClient, lease?: string) {
+  constructor(client: ContentClient, lease?: string, namespace = 'default') {
     const md = new grpc.Metadata();
-    md.set('containerd-namespace', 'default');
+    md.set('containerd-namespace', namespace);
     if (lease) md.set('containerd-lease', lease);
     this.call = (client as unknown as { Write(md: grpc.Metadata): WriteStream['call'] }).Write(md);
     this.call.on('data', (r: WriteContentResponse) => this.pending.shift()?.resolve(r));
@@ -62,14 +65,15 @@ async function code(p: Promise<unknown>): Promise<number> {
 
 /**
  * Content.Write over a real gRPC server on a unix socket against the
- * filesystem store: the protocol `ctr` speaks (STAT, WRITE at offsets,
+ * namespaced store over the filesystem store: the protocol `ctr` speaks (STAT, WRITE at offsets,
  * COMMIT with expectations), resumable partial ingests, locked refs and
  * verification failures that commit nothing.
  */
 describe('daemon/grpc Content.Write', () => {
   let dir: string;
   let db: MetadataDb;
-  let store: FsContentStore;
+  let content: NamespacedContentStore;
+  let store: ContentStore;
   let leases: LeaseStore;
   let gc: GarbageCollector;
   let server: grpc.Server;
@@ -78,13 +82,14 @@ describe('daemon/grpc Content.Write', () => {
   beforeEach(async () => {
     dir = await tempDir('content-write');
     db = new MetadataDb(dir);
-    store = await FsContentStore.open(join(dir, 'content'));
+    content = await NamespacedContentStore.open(db, await FsContentStore.open(join(dir, 'content')), new NamespaceStore(db));
+    store = content.forNamespace('default');
     leases = new LeaseStore(db);
     const snapshotter = new OverlaySnapshotter({ root: dir, db: db.snapshots });
-    gc = new GarbageCollector({ images: new ImageStore(db), containers: new ContainerStore(db), leases, content: store, snapshotter, expiryCheckMs: 0 });
+    gc = new GarbageCollector({ images: new ImageStore(db), containers: new ContainerStore(db), leases, content, snapshotter, expiryCheckMs: 0 });
     const api = loadContainerdApi();
     server = new grpc.Server();
-    server.addService(api.services.content.service, contentService(store, leases, gc) as unknown as grpc.UntypedServiceImplementation);
+    server.addService(api.services.content.service, contentService(content, leases, gc) as unknown as grpc.UntypedServiceImplementation);
     const address = `unix://${join(dir, 'sock')}`;
     await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
     client = new api.services.content.Client(address, grpc.credentials.createInsecure()) as unknown as ContentClient;
@@ -171,6 +176,35 @@ describe('daemon/grpc Content.Write', () => {
     await holder.end();
     const dup = new WriteStream(client);
     expect(await code(dup.send({ action: 'STAT', ref: 'other', expected: digest }))).to.equal(grpc.status.ALREADY_EXISTS);
+  });
+
+  it('commits a blob another namespace holds without its data: the first STAT is already at the end (shared content)', async () => {
+    const a = new WriteStream(client, undefined, 'ns-a');
+    await a.send({ action: 'COMMIT', ref: 'r', data, total: String(data.length), expected: digest });
+    await a.end();
+    leases.create('ns-b', 'lb');
+    const b = new WriteStream(client, 'lb', 'ns-b');
+    const stat = await b.send({ action: 'STAT', ref: 'r', total: String(data.length), expected: digest });
+    expect(stat.offset).to.equal(String(data.length));
+    expect(stat.digest).to.equal(digest);
+    const done = await b.send({ action: 'COMMIT', offset: String(data.length), total: String(data.length), expected: digest, labels: { in: 'b' } });
+    expect(done.digest).to.equal(digest);
+    expect(await b.end()).to.equal(undefined);
+    expect((await content.forNamespace('ns-b').info(digest)).labels).to.deep.equal({ in: 'b' });
+    expect((await content.forNamespace('ns-a').info(digest)).labels).to.deep.equal({});
+    expect(leases.listResources('ns-b', 'lb')).to.deep.include({ type: 'content', id: digest });
+    // A client that writes the blob from 0 anyway gets a real ingest (containerd truncates), verified at commit.
+    const c = new WriteStream(client, undefined, 'ns-c');
+    await c.send({ action: 'STAT', ref: 'r', total: String(data.length), expected: digest });
+    await c.send({ action: 'WRITE', offset: '0', data });
+    expect((await c.send({ action: 'COMMIT', offset: String(data.length), total: String(data.length), expected: digest })).digest).to.equal(digest);
+    await c.end();
+    expect((await content.forNamespace('ns-c').readAll(digest)).equals(data)).to.equal(true);
+    // The same size claim with the wrong digest is no shortcut.
+    const d = new WriteStream(client, undefined, 'ns-d');
+    const wrong = await d.send({ action: 'STAT', ref: 'r', total: String(data.length), expected: digestOf('other') });
+    expect(wrong.offset).to.equal('0');
+    await d.end();
   });
 
   it('refuses a lease that does not exist and a first message without a ref', async () => {

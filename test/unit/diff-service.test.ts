@@ -11,6 +11,10 @@ import { WalkingDiffer } from '../../src/snapshot/walking-differ.js';
 import { loadContainerdApi } from '../../src/proto.js';
 import type { ApplyResponse, DiffClient, Init, ApplyRequest } from '../../src/proto-types.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
+import type { ContentStore } from '../../src/snapshot/content.js';
+import { NamespacedContentStore } from '../../src/daemon/metadata/content.js';
+import { MetadataDb } from '../../src/daemon/metadata/db.js';
+import { NamespaceStore } from '../../src/daemon/metadata/namespaces.js';
 import { writeBlob } from '../../src/snapshot/content-helpers.js';
 import { digestOf } from '../../src/snapshot/digest.js';
 import { listDir, makeTar, removeTempDir, tempDir } from './snapshot-helpers.js';
@@ -18,16 +22,20 @@ import { listDir, makeTar, removeTempDir, tempDir } from './snapshot-helpers.js'
 /** Diff.Apply over a real gRPC server: a stored layer extracted into the writable dir of the mounts given. */
 describe('daemon/grpc Diff.Apply', () => {
   let dir: string;
-  let store: FsContentStore;
+  let db: MetadataDb;
+  let store: ContentStore;
   let server: grpc.Server;
   let client: DiffClient & grpc.Client;
 
   beforeEach(async () => {
     dir = await tempDir('diff');
-    store = await FsContentStore.open(join(dir, 'content'));
+    db = new MetadataDb(dir);
+    const content = await NamespacedContentStore.open(db, await FsContentStore.open(join(dir, 'content')), new NamespaceStore(db));
+    store = content.forNamespace('default');
     const api = loadContainerdApi();
     server = new grpc.Server();
-    server.addService(api.services.diff.service, diffService({ content: store, differ: new WalkingDiffer(store, listXattrs) }) as unknown as grpc.UntypedServiceImplementation);
+    const differ = (ns: string) => new WalkingDiffer(content.forNamespace(ns), listXattrs);
+    server.addService(api.services.diff.service, diffService({ content, differ }) as unknown as grpc.UntypedServiceImplementation);
     const address = `unix://${join(dir, 'sock')}`;
     await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
     client = new api.services.diff.Client(address, grpc.credentials.createInsecure()) as unknown as DiffClient & grpc.Client;
@@ -35,13 +43,14 @@ describe('daemon/grpc Diff.Apply', () => {
   afterEach(async () => {
     client.close();
     server.forceShutdown();
+    await db.close();
     await removeTempDir(dir);
   });
 
-  const apply = (req: Init<ApplyRequest>) =>
+  const apply = (req: Init<ApplyRequest>, namespace = 'default') =>
     new Promise<ApplyResponse>((resolve, reject) => {
       const md = new grpc.Metadata();
-      md.set('containerd-namespace', 'default');
+      md.set('containerd-namespace', namespace);
       client.Apply(req, md, (err, res) => (err || !res ? reject(err) : resolve(res as ApplyResponse)));
     });
   const codeOf = (p: Promise<unknown>) => p.then(() => grpc.status.OK, (e: grpc.ServiceError) => e.code);
@@ -99,6 +108,8 @@ describe('daemon/grpc Diff.Apply', () => {
     expect(await codeOf(apply({ diff: unknown, mounts: [{ type: 'bind', source: ro, target: '', options: ['rbind', 'rw'] }] }))).to.equal(grpc.status.UNIMPLEMENTED);
     const missing = { ...diff, digest: digestOf('absent') };
     expect(await codeOf(apply({ diff: missing, mounts: [{ type: 'bind', source: ro, target: '', options: ['rbind', 'rw'] }] }))).to.equal(grpc.status.NOT_FOUND);
+    // Stored in 'default' only: another namespace does not see it.
+    expect(await codeOf(apply({ diff, mounts: [{ type: 'bind', source: ro, target: '', options: ['rbind', 'rw'] }] }, 'other'))).to.equal(grpc.status.NOT_FOUND);
     expect(await listDir(ro)).to.deep.equal([]);
   });
 

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { pullImage, type PullProgress } from '../../src/daemon/images/pull.js';
 import { inflightCount } from '../../src/daemon/images/pull-inflight.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
+import { NamespacedContentStore } from '../../src/daemon/metadata/content.js';
+import { MetadataDb } from '../../src/daemon/metadata/db.js';
+import { NamespaceStore } from '../../src/daemon/metadata/namespaces.js';
 import type { Digest } from '../../src/snapshot/digest.js';
 import { FakeRegistry, addImage } from '../support/registry-fake.js';
 import { removeTempDir, tempDir } from './snapshot-helpers.js';
@@ -57,6 +60,35 @@ describe('daemon/images/pull (without unpack) against an in-process registry', f
     await Promise.all([1, 2, 3].map((n) => pullImage(daemon, `ns${n}`, `${reg.host}/app`, { unpack: false, registry: FAST_RETRY })));
     expect(reg.log.filter((l) => l.url === layerPath)).to.have.length(1);
     expect(inflightCount()).to.equal(0);
+  });
+
+  it('pulls into a second namespace without downloading a blob again; concurrent pulls in several namespaces share one download', async () => {
+    const db = new MetadataDb(dir);
+    try {
+      const content = await NamespacedContentStore.open(db, await FsContentStore.open(`${dir}/ns-content`), new NamespaceStore(db));
+      const { daemon } = fakePullDaemon(content);
+      const img = addImage(reg, 'app', 'v1', [randomBytes(100_000), randomBytes(2000)], { index: true });
+      const blobGets = () => reg.log.filter((l) => l.method === 'GET' && l.url.includes('/blobs/')).length;
+      const all = [img.index!.digest, img.manifest.digest, img.config.digest, ...img.layers.map((l) => l.digest)].sort();
+      await pullImage(daemon, 'a', `${reg.host}/app:v1`, { unpack: false, registry: FAST_RETRY });
+      const afterA = blobGets();
+      expect((await content.forNamespace('b').list()).map((i) => i.digest)).to.deep.equal([]);
+      const seen: PullProgress[] = [];
+      await pullImage(daemon, 'b', `${reg.host}/app:v1`, { unpack: false, registry: FAST_RETRY }, (p) => seen.push(p));
+      expect(blobGets() - afterA).to.equal(1); // the config (read before any content is looked at); no layer
+      expect(seen.filter((p) => p.status === 'exists').map((p) => p.digest).sort()).to.deep.equal(img.layers.map((l) => l.digest).sort());
+      expect((await content.forNamespace('b').list()).map((i) => i.digest).sort()).to.deep.equal(all);
+      const manifestInB = await content.forNamespace('b').info(img.manifest.digest as Digest);
+      expect(manifestInB.labels['containerd.io/gc.ref.content.config']).to.equal(img.config.digest);
+
+      const big = addImage(reg, 'big', 'latest', [randomBytes(3_000_000)]);
+      const layerPath = `/v2/big/blobs/${big.layers[0]!.digest}`;
+      await Promise.all(['n1', 'n2', 'n3'].map((ns) => pullImage(daemon, ns, `${reg.host}/big`, { unpack: false, registry: FAST_RETRY })));
+      expect(reg.log.filter((l) => l.url === layerPath)).to.have.length(1);
+      for (const ns of ['n1', 'n2', 'n3']) expect((await content.forNamespace(ns).info(big.layers[0]!.digest as Digest)).size).to.equal(3_000_000);
+    } finally {
+      await db.close();
+    }
   });
 
   it('records nothing for an unknown tag (NotFound)', async () => {

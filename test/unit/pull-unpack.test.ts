@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { pullImage } from '../../src/daemon/images/pull.js';
 import { chainIds } from '../../src/snapshot/chain-id.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
+import { NamespacedContentStore } from '../../src/daemon/metadata/content.js';
+import { MetadataDb } from '../../src/daemon/metadata/db.js';
+import { NamespaceStore } from '../../src/daemon/metadata/namespaces.js';
 import type { Digest } from '../../src/snapshot/digest.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import type { Info } from '../../src/snapshot/snapshotter.js';
@@ -75,6 +78,28 @@ describe('daemon/images/pull with unpack (layers extracted while they download)'
     expect((await readFromSnapshot(`ns/${chain[0]}`, 'base/big')).equals(big)).to.equal(true);
     expect((await readFromSnapshot(`ns/${chain[1]}`, 'top')).toString()).to.equal('second layer');
     expect(images.size).to.equal(1);
+  });
+
+  it('pulls into a second namespace from the blobs the first downloaded: no layer fetched, every layer unpacked there', async () => {
+    const meta = new MetadataDb(join(dir, 'ns-meta'));
+    try {
+      const namespaced = await NamespacedContentStore.open(meta, content, new NamespaceStore(meta));
+      const { daemon } = fakePullDaemon(namespaced, snap);
+      const tars = await layerTars();
+      const img = addImage(reg, 'app', 'latest', tars);
+      const layerGets = () => reg.log.filter((l) => img.layers.some((layer) => l.url.endsWith(`/blobs/${layer.digest}`))).length;
+      await pullImage(daemon, 'a', `${reg.host}/app`, { registry: FAST_RETRY });
+      const fetched = layerGets();
+      await pullImage(daemon, 'b', `${reg.host}/app`, { registry: FAST_RETRY });
+      expect(layerGets()).to.equal(fetched);
+      const chain = chainIds(tars.map((t) => sha256(t) as Digest));
+      expect((await readFromSnapshot(`b/${chain[0]}`, 'base/big')).equals(big)).to.equal(true);
+      expect((await readFromSnapshot(`b/${chain[1]}`, 'top')).toString()).to.equal('second layer');
+      expect((await namespaced.forNamespace('b').list()).map((i) => i.digest)).to.include.members(img.layers.map((l) => l.digest));
+      expect((await snapshots()).filter((i) => i.kind !== 'committed' && i.name.startsWith('b/')).map((i) => i.name)).to.deep.equal([]); // no staging snapshot left
+    } finally {
+      await meta.close();
+    }
   });
 
   it('a layer that does not match its digest leaves no snapshot, no blob and no image', async () => {

@@ -28,7 +28,7 @@ export async function contentList(client: DaemonClient): Promise<number> {
   return 0;
 }
 
-/** `ctr-ts content rm DIGEST...`: deletes blobs outright (the garbage collector does this for unreferenced ones). */
+/** `ctr-ts content rm DIGEST...`: removes this namespace's records of blobs (the garbage collector removes a file once no namespace has it). */
 export async function contentRemove(client: DaemonClient, args: Parsed): Promise<number> {
   if (args.positionals.length === 0) throw invalidArgument('usage: ctr-ts content rm DIGEST [DIGEST...]');
   let status = 0;

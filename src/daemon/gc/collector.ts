@@ -1,24 +1,29 @@
 /**
  * Garbage collection of content, snapshots and stale ingests (containerd's
  * gc scheduler + metadata collector, by behaviour). A run: delete expired
- * leases, gather the roots, mark (mark.ts), sweep. Runs are serialised and
+ * leases, gather the roots, mark (mark.ts), sweep: each namespace's content
+ * records nothing in that namespace refers to, then the shared blobs no
+ * namespace has a record of, snapshots, stale ingests. Runs are serialised and
  * exclusive with "holds": an operation that creates something and then
  * references it (a Content.Write commit under a lease, an in-daemon pull or
  * import) takes a hold, and a run waits until no hold is out, so it never
  * sees the thing between its creation and its reference.
  */
 import { isRuntimeError } from '../../errors.js';
-import type { ContentStore } from '../../snapshot/content.js';
 import type { Digest } from '../../snapshot/digest.js';
 import type { Info as SnapshotInfo, Snapshotter } from '../../snapshot/snapshotter.js';
 import type { ContainerStore } from '../metadata/containers.js';
+import type { NamespacedContentStore } from '../metadata/content.js';
 import type { ImageStore } from '../metadata/images.js';
 import { leaseExpired, LeaseResourceType, type LeaseStore } from '../metadata/leases.js';
-import { GC_ROOT_LABEL, markLive, type Roots } from './mark.js';
+import { GC_ROOT_LABEL, liveContentKey, markLive, type Roots } from './mark.js';
 
 /** What one run removed. */
 export interface GcResult {
-  content: Digest[];
+  /** Content records, as `<namespace>/<digest>`. */
+  content: string[];
+  /** Blob files of the shared store, once no namespace had a record of them. */
+  blobs: Digest[];
   snapshots: string[];
   ingests: string[];
   leases: string[];
@@ -29,7 +34,7 @@ export interface CollectorOptions {
   images: Pick<ImageStore, 'all'>;
   containers: Pick<ContainerStore, 'all'>;
   leases: LeaseStore;
-  content: ContentStore;
+  content: Pick<NamespacedContentStore, 'forNamespace' | 'allRecords' | 'removeRecord' | 'sweepBlobs' | 'allIngests' | 'abortIngest'>;
   snapshotter: Snapshotter;
   log?: { info(msg: string, fields?: object): void; warn(msg: string, fields?: object): void };
   /** Active snapshots and views younger than this survive without a reference (a client between Prepare and Containers.Create). */
@@ -137,24 +142,26 @@ export class GarbageCollector {
 
   private async runOnce(): Promise<GcResult> {
     const { content, snapshotter, log } = this.options;
-    const result: GcResult = { content: [], snapshots: [], ingests: [], leases: this.deleteExpiredLeases() };
+    const result: GcResult = { content: [], blobs: [], snapshots: [], ingests: [], leases: this.deleteExpiredLeases() };
     const snapshots = new Map<string, SnapshotInfo>();
     await snapshotter.walk((info) => void snapshots.set(info.name, info));
-    const blobs = await content.list();
+    const records = content.allRecords();
     const roots = this.roots(snapshots);
-    for (const info of blobs) if (info.labels[GC_ROOT_LABEL] !== undefined) roots.content.push({ namespace: '', digest: info.digest });
+    for (const { namespace, info } of records) if (info.labels[GC_ROOT_LABEL] !== undefined) roots.content.push({ namespace, digest: info.digest });
     const live = await markLive(roots, {
-      contentLabels: async (digest) => (await content.info(digest).catch(ignoreNotFound))?.labels,
-      readSmall: async (digest, maxBytes) => content.readAll(digest, { maxBytes }).catch(() => undefined),
+      contentLabels: async (namespace, digest) => (await content.forNamespace(namespace).info(digest).catch(ignoreNotFound))?.labels,
+      readSmall: async (namespace, digest, maxBytes) => content.forNamespace(namespace).readAll(digest, { maxBytes }).catch(() => undefined),
       snapshot: (key) => snapshots.get(key),
     });
 
-    for (const info of blobs) {
-      if (live.content.has(info.digest)) continue;
-      await content.delete(info.digest).then(
-        () => result.content.push(info.digest),
-        (err: unknown) => void (isRuntimeError(err, 'NotFound') || log?.warn('gc: cannot delete content', { digest: info.digest, error: String(err) })),
-      );
+    for (const { namespace, info } of records) {
+      if (live.content.has(liveContentKey(namespace, info.digest))) continue;
+      if (content.removeRecord(namespace, info.digest)) result.content.push(`${namespace}/${info.digest}`);
+    }
+    try {
+      result.blobs = await content.sweepBlobs();
+    } catch (err) {
+      log?.warn('gc: cannot remove content blobs', { error: String(err) });
     }
     for (const key of removalOrder(snapshots, live.snapshots)) {
       await snapshotter.remove(key).then(
@@ -163,14 +170,16 @@ export class GarbageCollector {
       );
     }
     const oldest = Date.now() - (this.options.ingestMaxAgeMs ?? DEFAULT_INGEST_MAX_AGE_MS);
-    for (const status of await content.listStatuses()) {
-      if (live.ingests.has(status.ref) || status.updatedAt.getTime() > oldest) continue;
+    for (const { namespace, status } of await content.allIngests()) {
+      const key = namespace === '' ? status.ref : `${namespace}/${status.ref}`;
+      if (live.ingests.has(key) || status.updatedAt.getTime() > oldest) continue;
       // Unavailable: a writer holds it right now, so it is not stale.
-      await content.abort(status.ref).then(() => result.ingests.push(status.ref), () => undefined);
+      await content.abortIngest(namespace, status.ref).then(() => result.ingests.push(key), () => undefined);
     }
-    if (result.content.length + result.snapshots.length + result.ingests.length + result.leases.length > 0) {
+    if (result.content.length + result.blobs.length + result.snapshots.length + result.ingests.length + result.leases.length > 0) {
       log?.info('garbage collected', {
         content: result.content.length,
+        blobs: result.blobs.length,
         snapshots: result.snapshots.length,
         ingests: result.ingests.length,
         leases: result.leases.length,
@@ -206,7 +215,7 @@ export class GarbageCollector {
     for (const { namespace, record } of this.options.leases.all()) {
       for (const r of record.resources) {
         if (r.type === LeaseResourceType.content) roots.content.push({ namespace, digest: r.id });
-        else if (r.type === LeaseResourceType.ingests) roots.ingests.push(r.id);
+        else if (r.type === LeaseResourceType.ingests) roots.ingests.push(`${namespace}/${r.id}`);
         else if (r.type === `${LeaseResourceType.snapshotsPrefix}${SNAPSHOTTER}`) roots.snapshots.push(`${namespace}/${r.id}`);
       }
     }

@@ -2,7 +2,9 @@
  * The mark phase of garbage collection (containerd's metadata/gc.go, by
  * behaviour): starting from the roots (images, containers, unexpired leases,
  * `containerd.io/gc.root` labels) follow every reference to content and
- * snapshots and return what is live. References are:
+ * snapshots and return what is live. Content is namespaced: a reference
+ * seen from a namespace keeps that namespace's record of the digest (and is
+ * followed through that record's labels), not another namespace's. References are:
  *   - an image's target, an index's manifests, a manifest's config and layers
  *     (read from the JSON, so images stored without GC labels are safe);
  *   - `containerd.io/gc.ref.content[.*]` labels on content and snapshots;
@@ -22,7 +24,7 @@ export const GC_REF_SNAPSHOT = 'containerd.io/gc.ref.snapshot.';
 /** The one snapshotter this daemon has; snapshot references to others are ignored. */
 const SNAPSHOTTER = 'overlayfs';
 
-/** A reference to content, seen from a namespace (snapshot labels on it resolve inside that namespace). */
+/** A reference to content in a namespace (its labels, and snapshot references, resolve inside that namespace). */
 export interface ContentRoot {
   namespace: string;
   digest: string;
@@ -35,22 +37,24 @@ export interface Roots {
   content: ContentRoot[];
   /** Full snapshot keys (`<namespace>/<key>`). */
   snapshots: string[];
+  /** Leased ingests, as `<namespace>/<ref>`. */
   ingests: string[];
 }
 
 /** What the mark phase reads. */
 export interface MarkSource {
-  /** Labels of a committed blob, or undefined if it is not in the store. */
-  contentLabels(digest: Digest): Promise<Record<string, string> | undefined>;
-  /** The blob's bytes if it exists and is at most `maxBytes`, else undefined. */
-  readSmall(digest: Digest, maxBytes: number): Promise<Buffer | undefined>;
+  /** Labels of the namespace's record of a blob, or undefined if the namespace has none. */
+  contentLabels(namespace: string, digest: Digest): Promise<Record<string, string> | undefined>;
+  /** The blob's bytes if the namespace has it and it is at most `maxBytes`, else undefined. */
+  readSmall(namespace: string, digest: Digest, maxBytes: number): Promise<Buffer | undefined>;
   /** A snapshot by full key, or undefined. */
   snapshot(key: string): SnapshotInfo | undefined;
 }
 
 /** The live set. */
 export interface Live {
-  content: Set<Digest>;
+  /** Live content records, as `liveContentKey(namespace, digest)`. */
+  content: Set<string>;
   snapshots: Set<string>;
   ingests: Set<string>;
 }
@@ -79,7 +83,7 @@ export async function markLive(roots: Roots, source: MarkSource): Promise<Live> 
   const followLabels = (namespace: string, labels: Record<string, string>) => {
     for (const [k, v] of Object.entries(labels)) {
       if (k === GC_REF_CONTENT || k.startsWith(`${GC_REF_CONTENT}.`)) pushContent(namespace, v, 'other');
-      else if (k.startsWith(GC_REF_SNAPSHOT) && snapshotterOf(k) === SNAPSHOTTER && namespace !== '') pushSnapshot(`${namespace}/${v}`);
+      else if (k.startsWith(GC_REF_SNAPSHOT) && snapshotterOf(k) === SNAPSHOTTER) pushSnapshot(`${namespace}/${v}`);
     }
   };
 
@@ -95,20 +99,24 @@ export async function markLive(roots: Roots, source: MarkSource): Promise<Live> 
       continue;
     }
     const { namespace, digest, role } = contentQueue.pop() as { namespace: string; digest: Digest; role: Role };
-    const labels = await source.contentLabels(digest);
+    const labels = await source.contentLabels(namespace, digest);
     if (labels === undefined) continue;
-    live.content.add(digest);
+    live.content.add(liveContentKey(namespace, digest));
     followLabels(namespace, labels);
     if (role === 'other') continue;
-    const data = await source.readSmall(digest, MAX_JSON_BLOB_BYTES);
+    const data = await source.readSmall(namespace, digest, MAX_JSON_BLOB_BYTES);
     if (data === undefined) continue;
     for (const child of await childrenOf(role, data)) {
-      if ('snapshot' in child) {
-        if (namespace !== '') pushSnapshot(`${namespace}/${child.snapshot}`);
-      } else pushContent(namespace, child.digest, child.role);
+      if ('snapshot' in child) pushSnapshot(`${namespace}/${child.snapshot}`);
+      else pushContent(namespace, child.digest, child.role);
     }
   }
   return live;
+}
+
+/** The key of a namespace's record in `Live.content`. */
+export function liveContentKey(namespace: string, digest: string): string {
+  return `${namespace}/${digest}`;
 }
 
 /** The references inside an index, manifest or config document; none if it does not parse. */

@@ -1,10 +1,11 @@
 import { invalidArgument } from '../../errors.js';
 import { toTimestamp } from '../../proto.js';
 import type { ContentHandlers, ContentInfo, ContentStatus, Init } from '../../proto-types.js';
-import type { ContentStore, Info, Status } from '../../snapshot/content.js';
+import type { Info, Status } from '../../snapshot/content.js';
 import { validateDigest } from '../../snapshot/digest.js';
 import type { EventExchange } from '../events/exchange.js';
 import type { GarbageCollector } from '../gc/collector.js';
+import type { ContentNamespaces } from '../metadata/content.js';
 import type { LeaseStore } from '../metadata/leases.js';
 import { contentWriteHandler } from './content-write.js';
 import { namespaceOf, serverStream, unary } from './handlers.js';
@@ -12,29 +13,34 @@ import { namespaceOf, serverStream, unary } from './handlers.js';
 const READ_CHUNK = 1 << 20;
 
 /**
- * Content: the digest-verified blob store; writes under a `containerd-lease`
- * header are attached to that lease. A Delete publishes /content/delete in
- * the caller's namespace, as containerd's content service does (blobs the
- * garbage collector removes go without an event, as in containerd).
+ * Content: the digest-verified blob store, as the caller's namespace sees
+ * it (its own records and ingests; metadata/content.ts); writes under a
+ * `containerd-lease` header are attached to that lease. A Delete removes the
+ * namespace's record, publishes /content/delete in that namespace, as
+ * containerd's content service does, and asks for a collection, which
+ * removes the blob once no namespace has it (the collector's removals go
+ * without an event, as in containerd).
  */
-export function contentService(store: ContentStore, leases: LeaseStore, gc: GarbageCollector, events?: EventExchange): ContentHandlers {
+export function contentService(content: ContentNamespaces, leases: LeaseStore, gc: GarbageCollector, events?: EventExchange): ContentHandlers {
+  const storeOf = (call: Parameters<typeof namespaceOf>[0]) => content.forNamespace(namespaceOf(call));
   return {
-    Info: unary(async (req) => ({ info: infoToProto(await store.info(validateDigest(req.digest))) })),
+    Info: unary(async (req, call) => ({ info: infoToProto(await storeOf(call).info(validateDigest(req.digest))) })),
     List: serverStream(async (_req, call) => {
-      const all = await store.list();
+      const all = await storeOf(call).list();
       for (let i = 0; i < all.length; i += 100) call.write({ info: all.slice(i, i + 100).map(infoToProto) });
     }),
     Delete: unary(async (req, call) => {
       const digest = validateDigest(req.digest);
-      const ns = events === undefined ? undefined : namespaceOf(call); // checked before anything is deleted
-      await store.delete(digest);
-      if (ns !== undefined) events?.publish(ns, 'contentDelete', { digest });
+      const ns = namespaceOf(call);
+      await content.forNamespace(ns).delete(digest);
+      events?.publish(ns, 'contentDelete', { digest });
+      gc.schedule();
       return {};
     }),
     Read: serverStream(async (req, call) => {
       const offset = Number(req.offset || 0);
       const limit = Number(req.size || 0);
-      const stream = await store.reader(validateDigest(req.digest), { offset });
+      const stream = await storeOf(call).reader(validateDigest(req.digest), { offset });
       let position = offset;
       let sent = 0;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -52,21 +58,22 @@ export function contentService(store: ContentStore, leases: LeaseStore, gc: Garb
         }
       }
     }),
-    Update: unary(async (req) => {
+    Update: unary(async (req, call) => {
       if (!req.info) throw invalidArgument('content update needs info');
       const digest = validateDigest(req.info.digest);
+      const store = storeOf(call);
       const current = await store.info(digest);
       const labels = mergeLabels(current.labels, req.info.labels ?? {}, req.update_mask?.paths ?? []);
       return { info: infoToProto(await store.update(digest, labels)) };
     }),
-    Status: unary(async (req) => ({ status: statusToProto(await store.status(req.ref)) })),
-    ListStatuses: unary(async (req) => {
+    Status: unary(async (req, call) => ({ status: statusToProto(await storeOf(call).status(req.ref)) })),
+    ListStatuses: unary(async (req, call) => {
       const match = refFilter(req.filters);
-      return { statuses: (await store.listStatuses()).filter((s) => match(s.ref)).map(statusToProto) };
+      return { statuses: (await storeOf(call).listStatuses()).filter((s) => match(s.ref)).map(statusToProto) };
     }),
-    Write: contentWriteHandler(store, leases, gc),
-    Abort: unary(async (req) => {
-      await store.abort(req.ref);
+    Write: contentWriteHandler(content, leases, gc),
+    Abort: unary(async (req, call) => {
+      await storeOf(call).abort(req.ref);
       return {};
     }),
   };

@@ -3,6 +3,7 @@ import { failedPrecondition, invalidArgument, isRuntimeError, RuntimeError } fro
 import { toTimestamp } from '../../proto.js';
 import type { Init, WriteContentRequest, WriteContentResponse } from '../../proto-types.js';
 import type { ContentStore, Expected, Writer } from '../../snapshot/content.js';
+import type { ContentNamespaces } from '../metadata/content.js';
 import { validateDigest, type Digest } from '../../snapshot/digest.js';
 import type { GarbageCollector } from '../gc/collector.js';
 import { LeaseResourceType, type LeaseStore } from '../metadata/leases.js';
@@ -17,13 +18,16 @@ type WriteCall = grpc.ServerDuplexStream<WriteContentRequest, Init<WriteContentR
  * then STAT reports progress, WRITE appends at the current offset (offset 0
  * on a partial ingest starts it over), COMMIT verifies size and digest and
  * publishes the blob. The ref stays locked while the stream is open; a
- * stream that ends without a commit leaves a resumable ingest.
+ * stream that ends without a commit leaves a resumable ingest. A blob that
+ * another namespace holds (the expected digest) is complete at the first
+ * STAT, so the client commits it without sending it (containerd's shared
+ * content policy).
  */
-export function contentWriteHandler(store: ContentStore, leases: LeaseStore, gc: GarbageCollector): grpc.handleBidiStreamingCall<WriteContentRequest, Init<WriteContentResponse>> {
+export function contentWriteHandler(content: ContentNamespaces, leases: LeaseStore, gc: GarbageCollector): grpc.handleBidiStreamingCall<WriteContentRequest, Init<WriteContentResponse>> {
   return (call: WriteCall) => {
     let session: WriteSession;
     try {
-      session = new WriteSession(store, leases, gc, call);
+      session = new WriteSession(content, leases, gc, call);
     } catch (err) {
       call.emit('error', toServiceError(err));
       return;
@@ -70,14 +74,16 @@ class WriteSession {
   private committed = false;
   private readonly namespace: string;
   private readonly lease: string | undefined;
+  private readonly store: ContentStore;
 
   constructor(
-    private readonly store: ContentStore,
+    content: ContentNamespaces,
     private readonly leases: LeaseStore,
     private readonly gc: GarbageCollector,
     call: WriteCall,
   ) {
     this.namespace = namespaceOf(call);
+    this.store = content.forNamespace(this.namespace);
     this.lease = leaseOf(call);
     if (this.lease !== undefined) leases.get(this.namespace, this.lease);
   }
@@ -143,12 +149,20 @@ class WriteSession {
     return this.writer;
   }
 
-  /** containerd truncates to 0 when a client writes at offset 0 over partial data; here the ingest is replaced. */
+  /**
+   * containerd truncates to 0 when a client writes at offset 0 over partial data; here the ingest is replaced.
+   * A shared blob's writer starts complete: writing it from 0 takes a new ingest without the digest (checked at commit).
+   */
   private async restart(): Promise<Writer> {
     await this.writer?.abort();
     this.writer = undefined;
-    this.writer = await this.store.writer({ ref: this.ref, expected: this.expectation() });
-    return this.writer;
+    let writer = await this.store.writer({ ref: this.ref, expected: this.expectation() });
+    if (writer.offset() > 0) {
+      await writer.abort();
+      writer = await this.store.writer({ ref: this.ref, expected: this.total !== undefined ? { size: this.total } : {} });
+    }
+    this.writer = writer;
+    return writer;
   }
 
   private async commit(writer: Writer, labels: Record<string, string> | undefined): Promise<void> {

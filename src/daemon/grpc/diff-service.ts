@@ -2,25 +2,26 @@ import { invalidArgument } from '../../errors.js';
 import { MediaTypes } from '../../oci/image-types.js';
 import type { DiffHandlers, Mount as MountProto } from '../../proto-types.js';
 import { applyLayer } from '../../snapshot/apply.js';
-import type { Provider } from '../../snapshot/content.js';
 import type { Comparer } from '../../snapshot/differ.js';
 import { validateDigest } from '../../snapshot/digest.js';
 import { writableDir } from '../../snapshot/mounts.js';
 import type { Mount } from '../../snapshot/snapshotter.js';
 import type { GarbageCollector } from '../gc/collector.js';
+import type { ContentNamespaces } from '../metadata/content.js';
 import { LeaseResourceType, type LeaseStore } from '../metadata/leases.js';
 import { leaseOf, namespaceOf, unary } from './handlers.js';
 
 /** What the Diff service works with; without leases and gc a diff's blob is not attached to the caller's lease. */
 export interface DiffServiceOptions {
-  content: Provider;
-  differ: Comparer;
+  content: ContentNamespaces;
+  /** The differ writing into a namespace's content. */
+  differ: (namespace: string) => Comparer;
   leases?: LeaseStore;
   gc?: GarbageCollector;
 }
 
 /**
- * Diff: Apply extracts a layer blob from the content store into the
+ * Diff: Apply extracts a layer blob from the caller's namespace's content into the
  * writable directory of the given mounts (an active snapshot's overlay
  * upperdir or rw bind source), under the same extraction rules as our own
  * unpack, and answers with the uncompressed layer's descriptor (its diffID),
@@ -31,22 +32,22 @@ export interface DiffServiceOptions {
  */
 export function diffService({ content, differ, leases, gc }: DiffServiceOptions): DiffHandlers {
   return {
-    Apply: unary(async (req) => {
+    Apply: unary(async (req, call) => {
       if (!req.diff) throw invalidArgument('Diff.Apply needs the layer descriptor');
       const digest = validateDigest(req.diff.digest);
       const target = writableDir(toMounts(req.mounts));
-      const stream = await content.reader(digest);
+      const stream = await content.forNamespace(namespaceOf(call)).reader(digest);
       const applied = await applyLayer(stream, req.diff.media_type, target);
       return { applied: { media_type: MediaTypes.Layer, digest: applied.diffId, size: String(applied.size), annotations: {} } };
     }),
     Diff: unary(async (req, call) => {
-      const compare = () => differ.compare(toMounts(req.left), toMounts(req.right), { mediaType: req.media_type, ref: req.ref, labels: req.labels });
+      const ns = namespaceOf(call);
+      const compare = () => differ(ns).compare(toMounts(req.left), toMounts(req.right), { mediaType: req.media_type, ref: req.ref, labels: req.labels });
       const lease = leaseOf(call);
       let layer;
       if (lease === undefined || leases === undefined || gc === undefined) {
         layer = await compare();
       } else {
-        const ns = namespaceOf(call);
         leases.get(ns, lease); // NotFound before any work
         // No collection between the commit and the lease taking the blob.
         layer = await gc.withHold(async () => {

@@ -26,7 +26,9 @@ export interface ImageImportOptions {
 export async function importImages(daemon: Daemon, namespace: string, archive: Readable, options: ImageImportOptions = {}): Promise<ImageRecord[]> {
   // Loaded on first import: the daemon's start-up does not pay for the tar and unpack code.
   const [{ importImageArchive }, { unpackImage }] = await Promise.all([import('../../snapshot/import.js'), import('../../snapshot/unpack.js')]);
-  const { images, format } = await importImageArchive(archive, daemon.content, {
+  // The archive's blobs go into this namespace's content (ones another namespace has are only hashed, not stored again).
+  const content = daemon.content.forNamespace(namespace);
+  const { images, format } = await importImageArchive(archive, content, {
     ...(options.platform ? { platform: options.platform } : {}),
     allPlatforms: options.allPlatforms === true,
   });
@@ -42,8 +44,8 @@ export async function importImages(daemon: Daemon, namespace: string, archive: R
     const unpacked = new Set<string>();
     for (const image of images) {
       if (image.manifest === undefined || unpacked.has(image.manifest.digest)) continue;
-      const { manifest } = await resolveManifest(providerSource(daemon.content), image.manifest);
-      await unpackImage({ content: daemon.content, snapshotter: daemon.snapshotter, manifest, keyPrefix: `${namespace}/` });
+      const { manifest } = await resolveManifest(providerSource(content), image.manifest);
+      await unpackImage({ content, snapshotter: daemon.snapshotter, manifest, keyPrefix: `${namespace}/` });
       unpacked.add(image.manifest.digest);
     }
   }

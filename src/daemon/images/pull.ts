@@ -28,6 +28,7 @@ import { RegistryClient, type BlobTap } from '../../oci/distribution/client.js';
 import type { Credentials } from '../../oci/distribution/credentials.js';
 import { Limiter } from '../../oci/distribution/limit.js';
 import { parseReference, type Reference } from '../../oci/distribution/reference.js';
+import type { ContentStore } from '../../snapshot/content.js';
 import { writeBlob } from '../../snapshot/content-helpers.js';
 import type { LayerApply } from '../../snapshot/apply.js';
 import { validateDigest, type Digest } from '../../snapshot/digest.js';
@@ -97,26 +98,29 @@ export async function pullImage(
 
     const imageConfig = parseJsonBlob<ImageConfig>(configData, `image config ${manifest.config.digest}`, isImageConfig);
     daemon.namespaces.ensure(namespace);
+    // Everything below reads and writes this namespace's content; blobs another namespace has are committed without a download.
+    const content = daemon.content.forNamespace(namespace);
     const unpack =
       options.unpack === false
         ? undefined
-        : new StreamingUnpack({ content: daemon.content, snapshotter: daemon.snapshotter, layers: manifest.layers, diffIds: imageConfig.rootfs.diff_ids, keyPrefix: `${namespace}/` });
+        : new StreamingUnpack({ content, snapshotter: daemon.snapshotter, layers: manifest.layers, diffIds: imageConfig.rootfs.diff_ids, keyPrefix: `${namespace}/` });
     if (unpack) progress.emit(manifestDesc, 'unpacking', 0);
     try {
-      await fetchLayers(client, reference, daemon, manifest.layers, options, progress, unpack);
+      await fetchLayers(client, reference, content, namespace, manifest.layers, options, progress, unpack);
       checkAborted(signal);
       await unpack?.finish();
     } catch (err) {
       await unpack?.cleanup();
       throw err;
     }
-    const otherPlatforms = options.allPlatforms && index !== undefined ? await fetchOtherPlatforms(client, reference, daemon, root, rootData, manifestDesc, options, progress) : {};
+    const otherPlatforms =
+      options.allPlatforms && index !== undefined ? await fetchOtherPlatforms(client, reference, content, namespace, root, rootData, manifestDesc, options, progress) : {};
     checkAborted(signal);
 
     // Children before parents, so a stored manifest never points at missing content.
-    await storeDocument(daemon, manifest.config, configData, {});
-    await storeDocument(daemon, manifestDesc, manifestData, manifestLabels(manifest));
-    if (index !== undefined) await storeDocument(daemon, root, rootData, { [`${GC_CONTENT}.m.${index.position}`]: manifestDesc.digest, ...otherPlatforms });
+    await storeDocument(content, manifest.config, configData, {});
+    await storeDocument(content, manifestDesc, manifestData, manifestLabels(manifest));
+    if (index !== undefined) await storeDocument(content, root, rootData, { [`${GC_CONTENT}.m.${index.position}`]: manifestDesc.digest, ...otherPlatforms });
     progress.emit(root, 'done', root.size);
     if (unpack) progress.emit(manifestDesc, 'unpacked', manifestDesc.size);
     checkAborted(signal);
@@ -174,7 +178,8 @@ async function selectPlatformManifest(
 async function fetchLayers(
   client: RegistryClient,
   reference: Reference,
-  daemon: Daemon,
+  content: ContentStore,
+  namespace: string,
   layers: Descriptor[],
   options: PullOptions,
   progress: ProgressThrottle,
@@ -202,12 +207,18 @@ async function fetchLayers(
             checkAborted(failFast.signal);
             const apply = unpack ? await unpack.begin(first as number) : undefined;
             const tap = apply ? new CountingTap(apply) : undefined;
+            let started = false;
             const result = await sharedDownload(
               digest,
-              (signal, report) => client.fetchBlob(reference, layer, daemon.content, { labels, signal, onProgress: report, ...(tap ? { tap } : {}) }),
+              (signal, report) => {
+                started = true;
+                return client.fetchBlob(reference, layer, content, { labels, signal, onProgress: report, ...(tap ? { tap } : {}) });
+              },
               failFast.signal,
               (offset, total) => progress.emit(layer, 'downloading', offset, total),
             );
+            // Another pull's download (maybe of another namespace): the blob is in the shared store, so this commits it here without a download.
+            if (!started) await withKeyLock(`${namespace}\n${digest}`, () => client.fetchBlob(reference, layer, content, { labels, signal: failFast.signal }));
             progress.emit(layer, result.fetched ? 'done' : 'exists', layer.size);
             return tap;
           });
@@ -242,7 +253,8 @@ async function fetchLayers(
 async function fetchOtherPlatforms(
   client: RegistryClient,
   reference: Reference,
-  daemon: Daemon,
+  content: ContentStore,
+  namespace: string,
   root: Descriptor,
   rootData: Buffer,
   chosen: Descriptor,
@@ -257,9 +269,9 @@ async function fetchOtherPlatforms(
     const data = await client.fetchManifest(reference, desc, options.signal);
     const manifest = parseJsonBlob<Manifest>(data, `manifest ${desc.digest}`, isManifest);
     const configData = await client.fetchJsonBlob(reference, manifest.config, options.signal);
-    await fetchLayers(client, reference, daemon, manifest.layers, options, progress, undefined);
-    await storeDocument(daemon, manifest.config, configData, {});
-    await storeDocument(daemon, desc, data, manifestLabels(manifest));
+    await fetchLayers(client, reference, content, namespace, manifest.layers, options, progress, undefined);
+    await storeDocument(content, manifest.config, configData, {});
+    await storeDocument(content, desc, data, manifestLabels(manifest));
     progress.emit(desc, 'done', desc.size);
     labels[`${GC_CONTENT}.m.${position}`] = desc.digest;
   }
@@ -301,12 +313,12 @@ class CountingTap implements BlobTap {
 }
 
 /** Stores a verified JSON document (idempotent), merging our labels into an existing blob's. */
-async function storeDocument(daemon: Daemon, desc: Descriptor, data: Buffer, labels: Record<string, string>): Promise<void> {
+async function storeDocument(content: ContentStore, desc: Descriptor, data: Buffer, labels: Record<string, string>): Promise<void> {
   const digest = validateDigest(desc.digest) as Digest;
   await withKeyLock(digest, async () => {
-    const info = await writeBlob(daemon.content, Readable.from([data]), { ref: `pull-${digest}`, expected: { digest, size: desc.size }, labels });
+    const info = await writeBlob(content, Readable.from([data]), { ref: `pull-${digest}`, expected: { digest, size: desc.size }, labels });
     const missing = Object.entries(labels).some(([k, v]) => info.labels[k] !== v);
-    if (missing) await daemon.content.update(digest, { ...info.labels, ...labels });
+    if (missing) await content.update(digest, { ...info.labels, ...labels });
   });
 }
 

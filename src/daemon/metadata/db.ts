@@ -16,6 +16,10 @@ export class MetadataDb {
   readonly containers: Database<ContainerRecord, string>;
   readonly snapshots: Database;
   readonly leases: Database<LeaseRecord, string>;
+  /** Each namespace's content records (`<namespace>/<digest>`); the blobs themselves are in the shared content directory. */
+  readonly content: Database<ContentRecord, string>;
+  /** Versions of the stores' layouts, so a migration runs once (`content`: see metadata/content.ts). */
+  readonly schema: Database<number, string>;
 
   constructor(rootDir: string) {
     const dir = path.join(rootDir, 'metadata');
@@ -26,6 +30,8 @@ export class MetadataDb {
     this.containers = this.root.openDB<ContainerRecord, string>({ name: 'containers' });
     this.snapshots = this.root.openDB({ name: 'snapshots' });
     this.leases = this.root.openDB<LeaseRecord, string>({ name: 'leases' });
+    this.content = this.root.openDB<ContentRecord, string>({ name: 'content' });
+    this.schema = this.root.openDB<number, string>({ name: 'schema' });
     // Shims and runc must not inherit the environment's descriptors.
     closeOnExecUnder(dir);
   }
@@ -96,4 +102,12 @@ export interface LeaseRecord {
   labels: Record<string, string>;
   createdAt: string;
   resources: LeaseResourceRecord[];
+}
+
+/** A namespace's record of one blob (containerd's metadata content bucket): what Info answers in that namespace. */
+export interface ContentRecord {
+  size: number;
+  createdAt: string;
+  updatedAt: string;
+  labels: Record<string, string>;
 }

@@ -52,11 +52,14 @@ export class NamespaceStore {
   delete(name: string): void {
     this.db.transaction(() => {
       this.get(name);
-      for (const db of [this.db.images, this.db.containers]) {
-        for (const _ of db.getKeys({ ...nsRange(name), limit: 1 })) {
-          throw failedPrecondition(`namespace ${name} must be empty, but it still has ${db === this.db.images ? 'images' : 'containers'}`);
-        }
-      }
+      // containerd's list: a namespace with images, content records or containers is not empty.
+      const kinds: Array<[string, { getKeys(o: object): Iterable<unknown> }]> = [
+        ['images', this.db.images],
+        ['blobs', this.db.content],
+        ['containers', this.db.containers],
+      ];
+      const left = kinds.filter(([, db]) => [...db.getKeys({ ...nsRange(name), limit: 1 })].length > 0).map(([kind]) => kind);
+      if (left.length > 0) throw failedPrecondition(`namespace ${name} must be empty, but it still has ${left.join(', ')}`);
       this.db.namespaces.remove(name);
     });
   }

@@ -7,7 +7,7 @@
  * configured, each call asks the mirrors first (mirrors.ts).
  */
 import { failedPrecondition, invalidArgument, isRuntimeError, notFound, unavailable } from '../../errors.js';
-import type { Info, Ingester, Provider, Writer } from '../../snapshot/content.js';
+import { isComplete, type Info, type Ingester, type Provider, type Writer } from '../../snapshot/content.js';
 import { digestOf, isDigest, validateDigest, type Digest } from '../../snapshot/digest.js';
 import { MAX_JSON_BLOB_BYTES, type Descriptor } from '../image-types.js';
 import { pullScope } from './auth.js';
@@ -164,6 +164,11 @@ export class RegistryClient {
     const resumedFrom = writer.offset();
     let keep = false;
     try {
+      // Complete at open (a blob another namespace holds, or a finished ingest): nothing to download.
+      if (isComplete(writer, expected)) {
+        const info = await writer.commit(undefined, options.labels ? { labels: options.labels } : {});
+        return { info, fetched: false, resumedFrom };
+      }
       writer = await this.download(reference, desc, digest, size, store, writer, ref, options);
       const info = await writer.commit(undefined, options.labels ? { labels: options.labels } : {});
       return { info, fetched: true, resumedFrom };
