@@ -23,7 +23,7 @@ export const OOM_HEADER = 'containerd-ts-oom-killed';
 /** Metadata key the daemon puts on every error it sends (its stable error code). */
 export const ERROR_CODE_HEADER = 'containerd-ts-error-code';
 
-/** What a failed call looks like, from grpc-js or from our own http2 client. */
+/** What a failed call looks like, from grpc-js or from our own gRPC client (src/wire). */
 export interface StatusLike {
   code?: unknown;
   details?: string;

@@ -1,17 +1,23 @@
 /**
- * A gRPC client over Node's own http2 for a unix socket: unary and
- * server-streaming calls, messages coded by the descriptor-driven codec.
- * It exists for the CLI's start-up: @grpc/grpc-js plus proto-loader cost
- * about 130 ms to load, more than a whole `ctr run` of containerd.
+ * A gRPC client for a unix socket over our own small HTTP/2 client
+ * (h2-connection.ts): unary and server-streaming calls, messages coded by the
+ * descriptor-driven codec. It exists for the CLI's start-up: @grpc/grpc-js
+ * plus proto-loader cost about 130 ms to load, more than a whole `ctr run` of
+ * containerd, and node:http2 with what it loads was still a fifth of a
+ * `ctr-ts version`.
  */
-import http2 from 'node:http2';
-import net from 'node:net';
 import { Readable } from 'node:stream';
+import { errorCodeName, H2Connection, type StreamClose } from './h2-connection.js';
+import { ErrorCode } from './h2-frames.js';
+import type { HeaderField } from './hpack.js';
 import type { MethodInfo, Schema } from './protobuf.js';
 
 /** Numeric gRPC status codes (the subset this client produces itself). */
 const CANCELLED = 1;
 const UNKNOWN = 2;
+const PERMISSION_DENIED = 7;
+const RESOURCE_EXHAUSTED = 8;
+const UNIMPLEMENTED = 12;
 const INTERNAL = 13;
 const UNAVAILABLE = 14;
 
@@ -23,11 +29,14 @@ export class Metadata {
     return this.values.get(key.toLowerCase()) ?? [];
   }
 
-  static fromHeaders(headers: http2.IncomingHttpHeaders): Metadata {
+  /** From a header block; pseudo-headers (:status) are not metadata. */
+  static fromHeaders(fields: readonly HeaderField[]): Metadata {
     const m = new Map<string, string[]>();
-    for (const [k, v] of Object.entries(headers)) {
-      if (k.startsWith(':') || v === undefined) continue;
-      m.set(k, Array.isArray(v) ? v : [String(v)]);
+    for (const [k, v] of fields) {
+      if (k.startsWith(':')) continue;
+      const values = m.get(k);
+      if (values) values.push(v);
+      else m.set(k, [v]);
     }
     return new Metadata(m);
   }
@@ -62,10 +71,11 @@ export class ServerStream<T = unknown> extends Readable {
 
 /**
  * One HTTP/2 connection to a gRPC server on a unix socket, opened on first
- * use. `headers` go with every call (containerd's namespace header).
+ * use (and again after it failed or the server sent GOAWAY). `headers` go
+ * with every call (containerd's namespace header).
  */
 export class GrpcChannel {
-  private session: http2.ClientHttp2Session | undefined;
+  private connection: H2Connection | undefined;
 
   constructor(
     private readonly socketPath: string,
@@ -104,26 +114,31 @@ export class GrpcChannel {
     return stream;
   }
 
+  /** Closes the connection once its calls are done. */
   close(): void {
-    this.session?.close();
-    this.session = undefined;
+    this.connection?.close();
+    this.connection = undefined;
   }
 
-  private connect(): http2.ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = http2.connect('http://localhost', { createConnection: () => net.connect(this.socketPath) });
-    session.on('error', () => {}); // each call reports it through its own stream
-    this.session = session;
-    return session;
+  private connect(): H2Connection {
+    if (this.connection?.usable) return this.connection;
+    this.connection = new H2Connection(this.socketPath);
+    return this.connection;
   }
 
   /** Starts a call; returns its cancel function. `onEnd` is called exactly once. */
   private start(info: MethodInfo, request: object, on: { onHeaders: (md: Metadata) => void; onMessage: (msg: Record<string, unknown>) => void; onEnd: (err?: GrpcError) => void }): () => void {
     let ended = false;
+    let cancelStream = () => {};
     const end = (err?: GrpcError) => {
       if (ended) return;
       ended = true;
       on.onEnd(err);
+    };
+    /** Ends the call from our side: the server is told, and hears nothing more of it. */
+    const abandon = (err: GrpcError) => {
+      end(err);
+      cancelStream();
     };
     let body: Buffer;
     try {
@@ -132,57 +147,106 @@ export class GrpcChannel {
       queueMicrotask(() => end(new GrpcError(INTERNAL, `cannot encode ${info.request.fullName}: ${(err as Error).message}`)));
       return () => {};
     }
-    const req = this.connect().request({
-      ':method': 'POST', ':path': info.path,
-      'content-type': 'application/grpc', te: 'trailers',
-      ...this.headers,
-    });
     let status: { code: number; details: string; metadata: Metadata } | undefined;
     let httpStatus = 0;
-    const takeStatus = (h: http2.IncomingHttpHeaders) => {
-      if (h['grpc-status'] === undefined) return;
-      status = { code: Number(h['grpc-status']), details: decodeMessageHeader(String(h['grpc-message'] ?? '')), metadata: Metadata.fromHeaders(h) };
+    const takeStatus = (fields: readonly HeaderField[]) => {
+      const code = fieldValue(fields, 'grpc-status');
+      if (code === undefined) return;
+      status = { code: Number(code), details: decodeMessageHeader(fieldValue(fields, 'grpc-message') ?? ''), metadata: Metadata.fromHeaders(fields) };
     };
-    req.on('response', (h) => {
-      httpStatus = Number(h[':status']);
-      on.onHeaders(Metadata.fromHeaders(h));
-      takeStatus(h); // a trailers-only response carries the status here
-    });
-    req.on('trailers', takeStatus);
-    let pending: Buffer = Buffer.alloc(0);
-    req.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= 5) {
-        const len = pending.readUInt32BE(1);
-        if (pending.length < 5 + len) break;
-        if (pending[0] !== 0) {
-          end(new GrpcError(INTERNAL, `${info.path}: compressed responses are not supported`));
-          req.close(http2.constants.NGHTTP2_CANCEL);
-          return;
+    const messages = new MessageReader();
+    cancelStream = this.connect().request([
+      [':method', 'POST'], [':scheme', 'http'], [':path', info.path], [':authority', 'localhost'],
+      ['content-type', 'application/grpc'], ['te', 'trailers'],
+      ...Object.entries(this.headers),
+    ], body, {
+      headers: (fields, last) => {
+        if (!httpStatus) {
+          const s = Number(fieldValue(fields, ':status'));
+          if (s >= 100 && s < 200 && !last) return; // informational: the real response follows
+          httpStatus = s;
+          on.onHeaders(Metadata.fromHeaders(fields));
         }
-        const msg = pending.subarray(5, 5 + len);
-        pending = pending.subarray(5 + len);
+        takeStatus(fields); // the trailers, or a trailers-only response's headers
+      },
+      data: (chunk) => {
         try {
-          on.onMessage(this.schema.decode(info.response.fullName, msg));
+          for (const msg of messages.push(chunk)) {
+            if (ended) return; // cancelled by a message's reader
+            on.onMessage(this.schema.decode(info.response.fullName, msg));
+          }
         } catch (err) {
-          end(new GrpcError(INTERNAL, `cannot decode ${info.response.fullName}: ${(err as Error).message}`));
-          req.close(http2.constants.NGHTTP2_CANCEL);
-          return;
+          const what = err instanceof CompressedError ? `${info.path}: compressed responses are not supported` : `cannot decode ${info.response.fullName}: ${(err as Error).message}`;
+          abandon(new GrpcError(INTERNAL, what));
         }
-      }
+      },
+      close: (result) => end(callResult(info.path, result, status, httpStatus)),
     });
-    // Node reports a failed connect as "The pending stream has been canceled (caused by: connect ENOENT ...)".
-    req.on('error', (err: NodeJS.ErrnoException) => end(new GrpcError(UNAVAILABLE, /\(caused by: (.*)\)$/.exec(err.message)?.[1] ?? err.message)));
-    req.on('close', () => {
-      if (status) end(status.code === 0 ? undefined : new GrpcError(status.code, status.details, status.metadata));
-      else if (httpStatus && httpStatus !== 200) end(new GrpcError(httpStatus === 404 ? 12 : UNKNOWN, `${info.path}: HTTP status ${httpStatus}`));
-      else end(new GrpcError(UNAVAILABLE, `${info.path}: the connection closed without a status`));
-    });
-    req.end(body);
-    return () => {
-      end(new GrpcError(CANCELLED, 'Cancelled on client'));
-      req.close(http2.constants.NGHTTP2_CANCEL);
-    };
+    return () => abandon(new GrpcError(CANCELLED, 'Cancelled on client'));
+  }
+}
+
+/** How a call ended, from how its stream ended and the status it carried. */
+function callResult(path: string, result: StreamClose, status: { code: number; details: string; metadata: Metadata } | undefined, httpStatus: number): GrpcError | undefined {
+  switch (result.kind) {
+    case 'ended':
+      if (status) return status.code === 0 ? undefined : new GrpcError(status.code, status.details, status.metadata);
+      if (httpStatus && httpStatus !== 200) return new GrpcError(httpStatus === 404 ? UNIMPLEMENTED : UNKNOWN, `${path}: HTTP status ${httpStatus}`);
+      return new GrpcError(UNKNOWN, `${path}: the response ended without a grpc-status`);
+    case 'reset':
+      return new GrpcError(resetCode(result.code), `${path}: the server reset the stream (${errorCodeName(result.code)})`);
+    case 'refused':
+      return new GrpcError(UNAVAILABLE, `${path}: ${result.message}`);
+    case 'lost':
+      return new GrpcError(UNAVAILABLE, result.message ?? `${path}: the connection closed without a status`);
+    case 'error':
+      return new GrpcError(INTERNAL, `${path}: ${result.message}`);
+  }
+}
+
+/** RST_STREAM codes to gRPC codes (gRPC's PROTOCOL-HTTP2.md). */
+function resetCode(code: number): number {
+  switch (code) {
+    case ErrorCode.REFUSED_STREAM: return UNAVAILABLE;
+    case ErrorCode.CANCEL: return CANCELLED;
+    case ErrorCode.ENHANCE_YOUR_CALM: return RESOURCE_EXHAUSTED;
+    case ErrorCode.INADEQUATE_SECURITY: return PERMISSION_DENIED;
+    default: return INTERNAL;
+  }
+}
+
+function fieldValue(fields: readonly HeaderField[], name: string): string | undefined {
+  return fields.find(([k]) => k === name)?.[1];
+}
+
+class CompressedError extends Error {}
+
+/**
+ * Cuts gRPC's length-prefixed messages out of the response body. Chunks are
+ * kept as they come and joined once a message is complete, not once per chunk.
+ */
+class MessageReader {
+  private chunks: Buffer[] = [];
+  private length = 0;
+
+  /** The messages that `chunk` completes, in order. */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    const messages: Buffer[] = [];
+    while (this.length >= 5) {
+      if (this.chunks[0]!.length < 5) this.chunks = [Buffer.concat(this.chunks)];
+      const head = this.chunks[0]!;
+      const size = head.readUInt32BE(1);
+      if (this.length < 5 + size) break;
+      if (head[0] !== 0) throw new CompressedError();
+      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks);
+      messages.push(all.subarray(5, 5 + size));
+      const rest = all.subarray(5 + size);
+      this.chunks = rest.length ? [rest] : [];
+      this.length = rest.length;
+    }
+    return messages;
   }
 }
 

@@ -1,7 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { loadContainerdApi } from '../../src/proto.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -28,7 +33,42 @@ describe('the ctr-ts bundle (dist/ctr-ts.cjs)', () => {
     expect(bundle).not.to.match(/\bimport\(/);
   });
 
+  it('does not require node:http2 (src/wire has its own HTTP/2 client: http2 loads tls, crypto, http, assert)', () => {
+    expect(required).not.to.include('node:http2');
+    expect(required).not.to.include('node:tls');
+    expect(required).not.to.include('node:http');
+  });
+
   it('has no import.meta left (CommonJS has none: the build injects the bundle file\'s URL)', () => {
     expect(bundle).not.to.match(/import\.meta/);
+  });
+});
+
+/** What a real `ctr-ts version` loads, from Node's own list of the built-in modules it loaded. */
+describe('ctr-ts version at run time', () => {
+  let dir: string;
+  let server: grpc.Server;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'cli-modules-'));
+    server = new grpc.Server();
+    server.addService(loadContainerdApi().services.version.service, {
+      Version: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { version: '9.9.9', revision: 'r' }),
+    });
+    await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${dir}/d.sock`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+    writeFileSync(`${dir}/modules.cjs`, `process.on('exit', () => process.stderr.write('MODULES ' + process.moduleLoadList.join(',') + '\\n'));\n`);
+  });
+
+  after(() => {
+    server.forceShutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('talks to the daemon without loading node:http2, tls or http', async () => {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--require', `${dir}/modules.cjs`, path.join(REPO, 'bin/ctr-ts'), '--address', `${dir}/d.sock`, 'version']);
+    expect(stdout).to.contain('Version:  9.9.9');
+    const loaded = /MODULES (.*)/.exec(stderr)![1]!.split(',').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+    expect(loaded).to.include('net');
+    expect(loaded.filter((m) => /^(http2|internal\/http2\/.*|tls|_tls_wrap|http)$/.test(m))).to.deep.equal([]);
   });
 });
