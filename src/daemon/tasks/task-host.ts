@@ -4,6 +4,7 @@
  * its output. Each acquire registers its undo on the create's CleanupStack;
  * each release tolerates "already gone", so it can run again after a crash.
  */
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -144,7 +145,9 @@ export class TaskHost {
    * `tasks attach`.
    */
   async removeBundle(task: Task, lastOfGroup: boolean): Promise<void> {
-    await rm(task.bundle, { recursive: true, force: true });
+    // A dozen small files on tmpfs, the rootfs already unmounted: synchronous is
+    // ~0.2 ms, where the promise version queues behind whatever holds the pool.
+    rmSync(task.bundle, { recursive: true, force: true });
     if (task.group && lastOfGroup) await rm(groupDir(this.d.config.state, task.namespace, task.group), { recursive: true, force: true });
     const stdin = task.stdio.stdin;
     if (!stdin || task.stdio.stdout !== logPath(this.d.config.root, task.namespace, task.id)) return;
