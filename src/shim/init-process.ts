@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { failedPrecondition, notFound, RuntimeError } from '../errors.js';
 import { ExecProcess, validateExecId } from './exec-process.js';
@@ -210,7 +210,12 @@ export class InitProcess implements InitActions {
     this.exit = exit;
     this.state.exited(exit);
     // Persisted so a daemon that was down when the container exited still learns the real status.
-    await writeFile(path.join(this.bundle, 'exit.json'), JSON.stringify(exit)).catch(() => {});
+    // Synchronous (tmpfs, a few bytes): the exit is not held back by a pool round trip.
+    try {
+      writeFileSync(path.join(this.bundle, 'exit.json'), JSON.stringify(exit));
+    } catch {
+      // the bundle is gone (deleted under us): nobody is left to read it
+    }
     for (const w of this.exitWaiters.splice(0)) w(exit);
     this.onExit(exit);
   }

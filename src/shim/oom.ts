@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 
 /**
  * OOM detection from the container's memory cgroup. Scopes made with
@@ -6,12 +6,14 @@ import { readFile } from 'node:fs/promises';
  * was OOM-killed: the kernel's counter is the only witness.
  */
 const CGROUP_ROOT = '/sys/fs/cgroup';
+// Reads are synchronous: tiny kernel files on the create path, where a pool
+// round trip costs more than the read (the shim's loop has nothing else to do).
 
 /** The memory cgroup directory of `pid` (v1 memory hierarchy, or the v2 unified one). */
 export async function memoryCgroupOf(pid: number, root = CGROUP_ROOT): Promise<string | undefined> {
   let text: string;
   try {
-    text = await readFile(`/proc/${pid}/cgroup`, 'utf8');
+    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
   } catch {
     return undefined;
   }
@@ -27,7 +29,7 @@ export async function readOomKills(dir: string | undefined): Promise<number> {
   if (!dir) return 0;
   for (const file of ['memory.events', 'memory.oom_control']) {
     try {
-      const m = /^oom_kill (\d+)$/m.exec(await readFile(`${dir}/${file}`, 'utf8'));
+      const m = /^oom_kill (\d+)$/m.exec(readFileSync(`${dir}/${file}`, 'utf8'));
       if (m) return Number(m[1]);
     } catch {
       // not this layout, or the cgroup is already gone

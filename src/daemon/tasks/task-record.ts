@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
 
@@ -21,7 +22,7 @@ export interface TaskRecord {
 const RECORD = 'task.json';
 
 export async function writeTaskRecord(bundle: string, record: TaskRecord): Promise<void> {
-  await writeFile(path.join(bundle, RECORD), JSON.stringify(record));
+  writeFileSync(path.join(bundle, RECORD), JSON.stringify(record)); // tmpfs: see TaskHost.makeBundle
 }
 
 export async function readTaskRecord(bundle: string): Promise<TaskRecord | undefined> {

@@ -3,7 +3,7 @@
  * checked, with its rootfs, its systemd scope and its user filled in. The
  * runtime binary a container asks for is read here too.
  */
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument } from '../../errors.js';
 import { withSystemdScope, withUser } from '../../oci/spec.js';
@@ -45,7 +45,7 @@ export async function writeBundleSpec(spec: RuntimeSpec, bundle: string, rootfs:
     const u = await resolveUser(rootfs, user);
     withUser(u.uid, u.gid, u.additionalGids)(spec);
   }
-  await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
+  writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec)); // tmpfs: see makeBundle
 }
 
 /** The OCI runtime binary a container asks for (containerd's runc options binary_name: runc or crun). */
