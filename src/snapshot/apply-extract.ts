@@ -3,16 +3,19 @@
  * (apply-worker.ts, which decompresses): hash the uncompressed tar (its
  * diffID) in the same pass that writes every validated entry under `root`.
  * A bad entry rejects the whole layer with an error naming it.
+ *
+ * One loop per decompressed chunk: hash it, let the synchronous TarReader
+ * cut it into entries, and hand those to the LayerWriter, awaiting only
+ * when the writer has something asynchronous to do (xattrs, device nodes).
  */
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { isRuntimeError, RuntimeError, type ErrorKind } from '../errors.js';
-import type { Digest } from './digest.js';
-import { HashTap } from './hash-tap.js';
+import { digestFromHash, newDigester, type Digest } from './digest.js';
 import { decodeEntry, DEFAULT_ENTRY_LIMITS, type EntryLimits, type LayerEntry } from './layer-entry.js';
 import { LayerWriter } from './layer-writer.js';
-import { PaxXattrTap } from './pax-xattr-tap.js';
-import { openSpecialFiles } from './special-files.js';
-import { forEachTarEntry } from './tar-entries.js';
+import { lazySpecialFiles } from './special-files.js';
+import { readError } from './tar-entries.js';
+import { TarReader } from './tar-reader.js';
 
 /** The identity of what was applied: diffID and byte count of the uncompressed tar. */
 export interface ExtractResult {
@@ -22,29 +25,54 @@ export interface ExtractResult {
 
 /** Extracts `plain` (a layer's uncompressed tar) into `root`, a real directory path without symlinks. */
 export async function extractTar(plain: Readable, root: string, privileged: boolean, limits: EntryLimits = DEFAULT_ENTRY_LIMITS): Promise<ExtractResult> {
-  const hash = new HashTap();
-  const pax = new PaxXattrTap();
-  const tar = pipeline(plain, hash, pax, () => undefined);
-  const special = await openSpecialFiles();
+  const hash = newDigester();
+  let size = 0;
+  const reader = new TarReader('layer');
+  const special = lazySpecialFiles();
   const writer = new LayerWriter(root, special, privileged);
+  let entry: LayerEntry | undefined;
   try {
-    await forEachTarEntry<LayerEntry>(
-      tar,
-      async (entry, body) => {
+    for await (const chunk of readChunks(plain)) {
+      hash.update(chunk);
+      size += chunk.length;
+      reader.push(chunk);
+      for (let event = reader.next(); event !== undefined; event = reader.next()) {
         try {
-          await writer.write(entry, body);
+          if (event.kind === 'data') {
+            writer.data(event.bytes);
+          } else if (event.kind === 'entry') {
+            entry = decodeEntry(event.header, limits);
+            const pending = writer.begin(entry);
+            if (pending !== undefined) await pending;
+          } else {
+            const pending = writer.end();
+            entry = undefined;
+            if (pending !== undefined) await pending;
+          }
         } catch (err) {
-          throw namedError(err, entry.name);
+          throw entry === undefined ? err : namedError(err, entry.name);
         }
-      },
-      'layer',
-      (header) => decodeEntry(header, pax.next(), limits),
-    );
-    await writer.finish();
+      }
+    }
+    reader.end();
+    writer.finish();
+  } catch (err) {
+    plain.destroy();
+    throw err;
   } finally {
+    writer.close();
     await special.close();
   }
-  return { diffId: hash.digest(), size: hash.bytes };
+  return { diffId: digestFromHash(hash), size };
+}
+
+/** The chunks of `plain`; a failure of the stream itself (corrupt gzip, read error) becomes a RuntimeError. */
+async function* readChunks(plain: Readable): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of plain) yield chunk as Buffer;
+  } catch (err) {
+    throw isRuntimeError(err) ? err : readError(err, 'layer');
+  }
 }
 
 /** I/O failures that say nothing about the layer itself. */

@@ -5,8 +5,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import { NAME_MAX, PATH_MAX, splitEntryPath } from './safe-path.js';
-import type { TarHeader } from './tar-entries.js';
-import type { RawXattrs } from './pax-xattr-tap.js';
+import type { TarHeader } from './tar-header.js';
 
 /** The kinds of entries a layer may contain. */
 export type EntryKind = 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
@@ -27,7 +26,7 @@ export interface LayerEntry {
   linkname?: string;
   devmajor: number;
   devminor: number;
-  xattrs: Array<[string, Buffer]>;
+  xattrs: ReadonlyArray<[string, Buffer]>;
 }
 
 /** Bounds for entry headers. */
@@ -56,15 +55,14 @@ const KINDS: Record<string, EntryKind> = {
 
 /**
  * Validates a header; InvalidArgument (naming the entry) on anything
- * unsupported or out of bounds. `rawXattrs` are the byte-exact PAX xattr
- * values when the framing tap has them.
+ * unsupported or out of bounds. PAX xattr values are taken byte-exact.
  */
-export function decodeEntry(h: TarHeader, rawXattrs: RawXattrs | undefined, limits: EntryLimits = DEFAULT_ENTRY_LIMITS): LayerEntry {
+export function decodeEntry(h: TarHeader, limits: EntryLimits = DEFAULT_ENTRY_LIMITS): LayerEntry {
   const name = h.name;
   const fail = (why: string) => invalidArgument(`layer entry ${JSON.stringify(truncate(name))}: ${why}`, { fields: { entry: truncate(name) } });
   const kind = h.type === null ? undefined : KINDS[h.type];
   if (kind === undefined) throw fail(`unsupported entry type ${h.type === null ? '(unknown typeflag)' : h.type}`);
-  if (Object.keys(h.pax).some((k) => k.startsWith('GNU.sparse.'))) throw fail('sparse files are not supported');
+  for (const key of h.pax.keys()) if (key.startsWith('GNU.sparse.')) throw fail('sparse files are not supported');
   let path: string[];
   try {
     path = splitEntryPath(name, 'entry name');
@@ -77,24 +75,26 @@ export function decodeEntry(h: TarHeader, rawXattrs: RawXattrs | undefined, limi
   if (kind === 'directory' && size > 0) throw fail('directory entry with a non-zero size');
   let linkname: string | undefined;
   if (kind === 'symlink' || kind === 'hardlink') {
-    linkname = h.linkname ?? '';
+    linkname = h.linkname;
     if (linkname === '') throw fail(`${kind} without a target`);
     if (linkname.includes('\0') || Buffer.byteLength(linkname) > PATH_MAX) throw fail(`link target is longer than ${PATH_MAX} bytes or contains NUL`);
   }
-  const uid = paxInt(h.pax.uid) ?? h.uid;
-  const gid = paxInt(h.pax.gid) ?? h.gid;
+  const pax = h.pax.size === 0 ? undefined : h.pax;
+  const uid = paxInt(pax?.get('uid')) ?? h.uid;
+  const gid = paxInt(pax?.get('gid')) ?? h.gid;
   if (!validId(uid) || !validId(gid)) throw fail(`uid/gid ${String(uid)}/${String(gid)} out of range`);
-  const mtime = paxTime(h.pax.mtime) ?? h.mtime.getTime() / 1000;
-  const atime = paxTime(h.pax.atime) ?? mtime;
+  const mtime = paxTime(pax?.get('mtime')) ?? h.mtime;
+  const atime = paxTime(pax?.get('atime')) ?? mtime;
   if (!Number.isFinite(mtime) || !Number.isFinite(atime)) throw fail('invalid modification time');
-  const devmajor = h.devmajor ?? 0;
-  const devminor = h.devminor ?? 0;
+  const devmajor = h.devmajor;
+  const devminor = h.devminor;
   if ((kind === 'char' || kind === 'block') && !(validId(devmajor) && validId(devminor))) throw fail('invalid device numbers');
+  if (!Number.isInteger(h.mode)) throw fail('invalid mode');
   return {
     name,
     path,
     kind,
-    mode: (h.mode ?? 0) & 0o7777,
+    mode: h.mode & 0o7777,
     uid,
     gid,
     size,
@@ -103,31 +103,34 @@ export function decodeEntry(h: TarHeader, rawXattrs: RawXattrs | undefined, limi
     ...(linkname !== undefined ? { linkname } : {}),
     devmajor,
     devminor,
-    xattrs: xattrsOf(h, rawXattrs, fail),
+    xattrs: pax === undefined ? NO_XATTRS : xattrsOf(pax, fail),
   };
 }
 
-function xattrsOf(h: TarHeader, raw: RawXattrs | undefined, fail: (why: string) => Error): Array<[string, Buffer]> {
+const NO_XATTRS: ReadonlyArray<[string, Buffer]> = [];
+
+function xattrsOf(pax: ReadonlyMap<string, Buffer>, fail: (why: string) => Error): ReadonlyArray<[string, Buffer]> {
   const out: Array<[string, Buffer]> = [];
-  for (const [key, text] of Object.entries(h.pax)) {
+  for (const [key, value] of pax) {
     if (!key.startsWith(XATTR_PREFIX)) continue;
     const attr = key.slice(XATTR_PREFIX.length);
-    if (attr === '' || Buffer.byteLength(attr) > NAME_MAX) throw fail(`invalid xattr name ${JSON.stringify(truncate(attr))}`);
-    const value = raw?.get(attr) ?? Buffer.from(text, 'utf8');
+    if (attr === '' || attr.includes('\0') || Buffer.byteLength(attr) > NAME_MAX) throw fail(`invalid xattr name ${JSON.stringify(truncate(attr))}`);
     if (value.length > XATTR_VALUE_MAX) throw fail(`xattr ${attr} value is larger than ${XATTR_VALUE_MAX} bytes`);
     out.push([attr, value]);
   }
-  return out;
+  return out.length === 0 ? NO_XATTRS : out;
 }
 
-function paxInt(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d+$/.test(value)) return undefined;
-  return Number.parseInt(value, 10);
+function paxInt(value: Buffer | undefined): number | undefined {
+  const text = value?.toString('latin1');
+  if (text === undefined || !/^\d+$/.test(text)) return undefined;
+  return Number.parseInt(text, 10);
 }
 
-function paxTime(value: string | undefined): number | undefined {
-  if (value === undefined || !/^-?\d+(\.\d+)?$/.test(value)) return undefined;
-  return Number.parseFloat(value);
+function paxTime(value: Buffer | undefined): number | undefined {
+  const text = value?.toString('latin1');
+  if (text === undefined || !/^-?\d+(\.\d+)?$/.test(text)) return undefined;
+  return Number.parseFloat(text);
 }
 
 function validId(n: number): boolean {

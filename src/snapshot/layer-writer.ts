@@ -11,7 +11,14 @@
  * dominated the unpack of layers with tens of thousands of small files.
  * Creation is optimistic (O_EXCL open, mkdir, symlink, link) and falls back
  * to remove-and-retry only when the name is taken, so a fresh snapshot costs
- * no lstat per entry; parent directories come from a DirResolver cache.
+ * no lstat per entry; parent directories come from a DirResolver cache. An
+ * entry is created with its final mode, and its chown and chmod are skipped,
+ * where that already gives the right result (plain-dirs.ts).
+ *
+ * The interface is push-style and synchronous except where the special-files
+ * helper is involved (xattrs, device nodes, whiteouts): begin(entry), data()
+ * for a regular file's bytes, end(); begin and end return a promise only
+ * when there is something to wait for, so the common entry costs none.
  */
 import {
   chmodSync,
@@ -32,6 +39,7 @@ import {
 import { join } from 'node:path';
 import { invalidArgument } from '../errors.js';
 import type { LayerEntry } from './layer-entry.js';
+import { PlainDirs } from './plain-dirs.js';
 import { DirResolver, lstatOrUndefined, splitEntryPath } from './safe-path.js';
 import type { SpecialFiles } from './special-files.js';
 
@@ -41,10 +49,23 @@ const WHITEOUT_OPAQUE = '.wh..wh..opq';
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
+/** The regular file being written, between begin() and end(). */
+interface OpenFile {
+  fd: number;
+  path: string;
+  entry: LayerEntry;
+  written: number;
+  /** Created with its final owner / mode already (no chown / chmod). */
+  ownerIsRight: boolean;
+  modeIsRight: boolean;
+}
+
 /** Extracts entries one by one into `root` (a real path with no symlinks in it). */
 export class LayerWriter {
   private readonly dirTimes = new Map<string, { atime: number; mtime: number }>();
   private readonly dirs: DirResolver;
+  private readonly plain: PlainDirs;
+  private file: OpenFile | undefined;
 
   constructor(
     private readonly root: string,
@@ -52,14 +73,19 @@ export class LayerWriter {
     /** Root may chown and create device nodes; otherwise ownership is kept and devices are skipped. */
     private readonly privileged: boolean,
   ) {
-    this.dirs = new DirResolver(root);
+    this.plain = new PlainDirs(root);
+    this.dirs = new DirResolver(root, (dir, parent) => this.plain.noteDir(dir, parent));
   }
 
-  /** Writes one entry; `body` is the file data for regular files. */
-  async write(entry: LayerEntry, body: AsyncIterable<Buffer>): Promise<void> {
+  /**
+   * Starts an entry: everything but a regular file's data and metadata,
+   * which follow with data() and end(). Returns a promise only when it has
+   * to wait for the special-files helper.
+   */
+  begin(entry: LayerEntry): Promise<void> | undefined {
     if (entry.path.length === 0) {
       if (entry.kind !== 'directory') throw invalidArgument('the layer root must be a directory');
-      return; // the root's own metadata belongs to the snapshot, not the layer
+      return undefined; // the root's own metadata belongs to the snapshot, not the layer
     }
     const base = entry.path[entry.path.length - 1] as string;
     const parent = this.dirs.resolve(entry.path.slice(0, -1), true);
@@ -67,13 +93,15 @@ export class LayerWriter {
     const path = join(parent, base);
     switch (entry.kind) {
       case 'directory':
-        return this.directory(path, entry);
+        return this.directory(parent, path, entry);
       case 'file':
-        return this.file(path, entry, body);
+        this.openFile(parent, path, entry);
+        return undefined;
       case 'symlink':
-        return this.symlink(path, entry);
+        return this.symlink(parent, path, entry);
       case 'hardlink':
-        return this.hardlink(path, entry);
+        this.hardlink(path, entry);
+        return undefined;
       case 'char':
       case 'block':
       case 'fifo':
@@ -81,59 +109,88 @@ export class LayerWriter {
     }
   }
 
+  /** The next bytes of the current regular file (ignored for an entry that is not written, such as a whiteout). */
+  data(bytes: Uint8Array): void {
+    const f = this.file;
+    if (f === undefined) return;
+    let pos = 0;
+    while (pos < bytes.length) pos += writeSync(f.fd, bytes, pos, bytes.length - pos);
+    f.written += bytes.length;
+  }
+
+  /** Ends the current entry: a regular file's size check, owner, mode, times and xattrs. */
+  end(): Promise<void> | undefined {
+    const f = this.file;
+    if (f === undefined) return undefined;
+    this.file = undefined;
+    const e = f.entry;
+    try {
+      if (f.written !== e.size) throw invalidArgument(`file data is ${f.written} bytes, header says ${e.size}`);
+      if (this.privileged && !f.ownerIsRight) fchownSync(f.fd, e.uid, e.gid);
+      if (!f.modeIsRight) fchmodSync(f.fd, e.mode); // after chown, which clears setuid/setgid
+      futimesSync(f.fd, e.atime, e.mtime);
+    } finally {
+      closeSync(f.fd);
+    }
+    return e.xattrs.length > 0 ? this.xattrs(f.path, e) : undefined; // after chown, which clears security.capability
+  }
+
+  /** Closes a file left open by a failure between begin() and end(). */
+  close(): void {
+    const f = this.file;
+    this.file = undefined;
+    if (f !== undefined) closeSync(f.fd);
+  }
+
   /** Applies the deferred directory times; call once after the last entry. */
-  async finish(): Promise<void> {
+  finish(): void {
     for (const [path, t] of this.dirTimes) {
       if (lstatOrUndefined(path)?.isDirectory()) lutimesSync(path, t.atime, t.mtime);
     }
     this.dirTimes.clear();
   }
 
-  private async directory(path: string, e: LayerEntry): Promise<void> {
-    if (!this.created(() => mkdirSync(path, { mode: 0o700 }))) {
-      if (!this.replace(path, true)) mkdirSync(path, { mode: 0o700 });
+  private directory(parent: string, path: string, e: LayerEntry): Promise<void> | undefined {
+    const modeIsRight = this.privileged && this.plain.modeIsRight(parent, e.mode);
+    const mode = modeIsRight ? e.mode : 0o700;
+    let made = this.created(() => mkdirSync(path, { mode }));
+    if (!made && !this.replace(path, true)) {
+      mkdirSync(path, { mode });
+      made = true;
     }
-    this.owner(path, e);
-    chmodSync(path, e.mode);
-    await this.xattrs(path, e);
+    if (!(made && this.plain.ownerIsRight(parent, e.uid, e.gid))) this.owner(path, e);
+    if (!(made && modeIsRight)) chmodSync(path, e.mode);
+    this.plain.noteDir(path, made ? parent : undefined, e.mode, e.xattrs);
     this.dirTimes.set(path, { atime: e.atime, mtime: e.mtime });
+    return e.xattrs.length > 0 ? this.xattrs(path, e) : undefined;
   }
 
-  private async file(path: string, e: LayerEntry, body: AsyncIterable<Buffer>): Promise<void> {
+  private openFile(parent: string, path: string, e: LayerEntry): void {
+    const modeIsRight = this.plain.modeIsRight(parent, e.mode);
+    const mode = modeIsRight ? e.mode : 0o600;
     let fd = -1;
-    if (!this.created(() => (fd = openSync(path, CREATE_FILE, 0o600)))) {
+    if (!this.created(() => (fd = openSync(path, CREATE_FILE, mode)))) {
       this.replace(path, false);
-      fd = openSync(path, CREATE_FILE, 0o600);
+      fd = openSync(path, CREATE_FILE, mode);
     }
-    try {
-      let written = 0;
-      for await (const chunk of body) {
-        let pos = 0;
-        while (pos < chunk.length) pos += writeSync(fd, chunk, pos, chunk.length - pos);
-        written += chunk.length;
-      }
-      if (written !== e.size) throw invalidArgument(`file data is ${written} bytes, header says ${e.size}`);
-      if (this.privileged) fchownSync(fd, e.uid, e.gid);
-      fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
-      futimesSync(fd, e.atime, e.mtime);
-    } finally {
-      closeSync(fd);
-    }
-    await this.xattrs(path, e); // after chown, which clears security.capability
+    this.file = { fd, path, entry: e, written: 0, ownerIsRight: this.plain.ownerIsRight(parent, e.uid, e.gid), modeIsRight };
   }
 
-  private async symlink(path: string, e: LayerEntry): Promise<void> {
+  private symlink(parent: string, path: string, e: LayerEntry): Promise<void> | undefined {
     const target = e.linkname as string; // stored as-is, never followed here
     if (!this.created(() => symlinkSync(target, path))) {
       this.replace(path, false);
       symlinkSync(target, path);
     }
-    this.owner(path, e);
-    await this.xattrs(path, e);
-    lutimesSync(path, e.atime, e.mtime);
+    if (!this.plain.ownerIsRight(parent, e.uid, e.gid)) this.owner(path, e);
+    if (e.xattrs.length === 0) {
+      lutimesSync(path, e.atime, e.mtime);
+      return undefined;
+    }
+    return this.xattrs(path, e).then(() => lutimesSync(path, e.atime, e.mtime));
   }
 
-  private async hardlink(path: string, e: LayerEntry): Promise<void> {
+  private hardlink(path: string, e: LayerEntry): void {
     let parts: string[];
     try {
       parts = splitEntryPath(e.linkname as string, 'hardlink target');
@@ -200,6 +257,7 @@ export class LayerWriter {
     if (wantDir && st.isDirectory()) return true;
     rmSync(path, { recursive: true, force: true });
     this.dirs.forget(); // a removed name may come back as a symlink: resolve afresh
+    this.plain.removed(path);
     for (const key of this.dirTimes.keys()) {
       if (key === path || key.startsWith(`${path}/`)) this.dirTimes.delete(key);
     }

@@ -53,7 +53,11 @@ export class DirResolver {
   /** Entry-path key (components joined by '/') -> resolved real components under the root. */
   private readonly known = new Map<string, string[]>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /** Told of every directory the resolver creates, with the real path of its parent. */
+    private readonly onCreate: (dir: string, parent: string) => void = () => undefined,
+  ) {}
 
   /** The real absolute path of directory `components` under the root (created when `create`). */
   resolve(components: string[], create: boolean): string {
@@ -72,14 +76,14 @@ export class DirResolver {
     const hit = this.known.get(key);
     if (hit !== undefined) return hit;
     const parent = this.resolveParts(components.slice(0, -1), create);
-    const resolved = walkSync(this.root, [...parent], [components[components.length - 1] as string], create);
+    const resolved = walkSync(this.root, [...parent], [components[components.length - 1] as string], create, this.onCreate);
     this.known.set(key, resolved);
     return resolved;
   }
 }
 
 /** The walk behind DirResolver, starting from already-resolved real components. */
-function walkSync(root: string, resolved: string[], pending: string[], create: boolean): string[] {
+function walkSync(root: string, resolved: string[], pending: string[], create: boolean, onCreate: (dir: string, parent: string) => void): string[] {
   let hops = 0;
   while (pending.length > 0) {
     const part = pending.shift() as string;
@@ -94,6 +98,7 @@ function walkSync(root: string, resolved: string[], pending: string[], create: b
     if (st === undefined) {
       if (!create) throw invalidArgument(`${displayPath([...resolved, part])} does not exist in the layer`);
       mkdirSync(current, { mode: 0o755 });
+      onCreate(current, join(root, ...resolved));
       resolved.push(part);
     } else if (st.isDirectory()) {
       resolved.push(part);

@@ -10,8 +10,13 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { internal, RuntimeError, unimplemented } from '../errors.js';
+
+/** execa, loaded on the first helper call: each applier thread would otherwise pay its ~200 ms load, most layers for nothing. */
+async function loadExeca(): Promise<typeof import('execa').execa> {
+  return (await import('execa')).execa;
+}
 
 /** What a node is: character or block device, or fifo. */
 export type NodeKind = 'char' | 'block' | 'fifo';
@@ -74,6 +79,23 @@ export async function openSpecialFiles(): Promise<SpecialFiles> {
   return new ToolSpecialFiles(await findExecutable('mknod'), await findExecutable('setfattr'));
 }
 
+/**
+ * SpecialFiles whose backend is picked on the first call: nothing is looked
+ * up or started for a layer that needs neither call, and the caller can
+ * start reading its input without awaiting anything first.
+ */
+export function lazySpecialFiles(): SpecialFiles {
+  let backend: Promise<SpecialFiles> | undefined;
+  const get = () => (backend ??= openSpecialFiles());
+  return {
+    mknod: async (path, kind, perm, major, minor) => (await get()).mknod(path, kind, perm, major, minor),
+    setxattr: async (path, name, value) => (await get()).setxattr(path, name, value),
+    close: async () => {
+      if (backend !== undefined) await (await backend).close();
+    },
+  };
+}
+
 interface HelperReply {
   ok: boolean;
   error?: string;
@@ -111,7 +133,7 @@ class PythonSpecialFiles implements SpecialFiles {
   }
 
   private async roundTrip(request: Record<string, unknown>): Promise<void> {
-    const lines = this.start();
+    const lines = await this.start();
     this.proc?.stdin.write(`${JSON.stringify(request)}\n`);
     const next = await lines.next();
     if (next.done) throw internal(`python3 helper for ${String(request.op)} exited unexpectedly`);
@@ -123,8 +145,9 @@ class PythonSpecialFiles implements SpecialFiles {
     }
   }
 
-  private start(): AsyncIterator<string> {
+  private async start(): Promise<AsyncIterator<string>> {
     if (this.lines !== undefined && this.proc !== undefined) return this.lines;
+    const execa = await loadExeca();
     const proc = execa(this.python, ['-c', PYTHON_HELPER], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false });
     proc.catch(() => undefined);
     this.proc = proc;
@@ -157,6 +180,7 @@ class ToolSpecialFiles implements SpecialFiles {
 }
 
 async function run(file: string, args: string[]): Promise<void> {
+  const execa = await loadExeca();
   const result = await execa(file, args, { reject: false, stdin: 'ignore' });
   if (result.exitCode !== 0) {
     throw new RuntimeError('InvalidArgument', `${file} ${args.join(' ')} failed: ${String(result.stderr).trim()}`);

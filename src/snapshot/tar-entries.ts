@@ -1,28 +1,16 @@
 /**
- * Runs a handler over every entry of a tar stream (tar-stream underneath),
- * one at a time, with one failure path: the first error from the source, the
- * parser or a handler stops everything, destroys the streams and rejects.
- * Both the layer applier and the archive importer read tars through this.
+ * Runs an async handler over every entry of a tar stream (TarReader
+ * underneath), one at a time, with one failure path: the first error from
+ * the source, the parser or a handler destroys the source and rejects. The
+ * archive importer reads tars through this; the layer applier drives
+ * TarReader directly (apply-extract.ts), with no promise per entry.
  */
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { internal, invalidArgument, isRuntimeError } from '../errors.js';
+import type { TarHeader } from './tar-header.js';
+import { TarReader, type TarEvent } from './tar-reader.js';
 
-/** The parsed header of one entry, as tar-stream reports it (PAX records in `pax`). */
-export interface TarHeader {
-  name: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: Date;
-  linkname: string | null;
-  /** 'file' | 'link' | 'symlink' | 'directory' | 'character-device' | 'block-device' | 'fifo' | 'contiguous-file', or null if unknown. */
-  type: string | null;
-  devmajor: number;
-  devminor: number;
-  pax: Record<string, string>;
-}
+export type { TarHeader } from './tar-header.js';
 
 /** A handler gets the (prepared) header and the entry body; unread body data is skipped. */
 export type EntryHandler<T> = (entry: T, body: AsyncIterable<Buffer>) => Promise<void>;
@@ -31,93 +19,60 @@ export type EntryHandler<T> = (entry: T, body: AsyncIterable<Buffer>) => Promise
  * Parses `source` as tar and awaits `onEntry` for each entry in order.
  * `prepare` runs synchronously as each header is parsed, so a header it
  * rejects is reported as such even if the stream also ends early.
- * Parser errors (bad checksum, truncation) become InvalidArgument naming `what`.
+ * Parser errors (bad checksum, truncation) are InvalidArgument naming `what`.
  */
-export function forEachTarEntry<T = TarHeader>(
+export async function forEachTarEntry<T = TarHeader>(
   source: Readable,
   onEntry: EntryHandler<T>,
   what = 'tar stream',
   prepare: (header: TarHeader) => T = (h) => h as T,
 ): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const extract = tar.extract();
-    let settled = false;
-    let inFlight: Promise<unknown> = Promise.resolve();
-    const fail = (err: unknown): void => {
-      if (settled) return;
-      settled = true;
-      source.unpipe(extract);
-      source.destroy();
-      extract.destroy();
-      // Reject only once a running handler has stopped (its body is destroyed
-      // now), so nothing writes after the caller starts cleaning up.
-      const error = isRuntimeError(err) ? err : parserError(err, what);
-      void inFlight.then(() => reject(error));
-    };
-    extract.on('entry', (header, body, next) => {
-      body.on('error', () => undefined); // errors surface through the iterator or `fail`
-      if (settled) return;
-      let prepared: T;
-      try {
-        prepared = prepare(toTarHeader(header));
-      } catch (err) {
-        fail(err);
-        return;
+  const reader = new TarReader(what);
+  const input = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  /** The next event, reading input as needed; undefined once the input ended cleanly. */
+  const pull = async (): Promise<TarEvent | undefined> => {
+    for (;;) {
+      const event = reader.next();
+      if (event !== undefined) return event;
+      const r = await input.next();
+      if (r.done === true) {
+        reader.end();
+        return undefined;
       }
-      const running = onEntry(prepared, body as AsyncIterable<Buffer>).then(
-        () => drain(body as AsyncIterable<Buffer>).then(() => next(), fail),
-        (err: unknown) => {
-          body.destroy();
-          fail(err);
-        },
-      );
-      inFlight = running.catch(() => undefined);
-    });
-    extract.on('error', fail);
-    extract.on('finish', () => {
-      if (settled) return;
-      settled = true;
-      resolve();
-    });
-    source.on('error', fail);
-    // A source that failed before we got here (e.g. its decompressor could not start) emits nothing more.
-    if (source.destroyed) {
-      fail(source.errored ?? new Error('premature close'));
-      return;
+      reader.push(r.value);
     }
-    source.pipe(extract as unknown as NodeJS.WritableStream);
-  });
-}
-
-/** Consumes whatever a handler left unread so the parser can move on. */
-async function drain(body: AsyncIterable<Buffer>): Promise<void> {
-  for await (const _chunk of body) {
-    // discard
-  }
-}
-
-/** tar-stream's header with PAX records typed; `type` is null for typeflags tar-stream does not know. */
-function toTarHeader(h: tar.Header): TarHeader {
-  const pax: Record<string, string> = {};
-  if (h.pax !== null && typeof h.pax === 'object') {
-    for (const [k, v] of Object.entries(h.pax as Record<string, unknown>)) if (typeof v === 'string') pax[k] = v;
-  }
-  return {
-    name: h.name,
-    mode: h.mode,
-    uid: h.uid,
-    gid: h.gid,
-    size: h.size,
-    mtime: h.mtime,
-    linkname: h.linkname,
-    type: (h.type as string | null) ?? null,
-    devmajor: h.devmajor,
-    devminor: h.devminor,
-    pax,
   };
+  try {
+    for (let event = await pull(); event !== undefined; event = await pull()) {
+      if (event.kind !== 'entry') continue; // not reached: data and ends are consumed below
+      const prepared = prepare(event.header);
+      let ended = false;
+      const body: AsyncIterable<Buffer> = {
+        async *[Symbol.asyncIterator]() {
+          while (!ended) {
+            const next = await pull();
+            if (next === undefined || next.kind !== 'data') {
+              ended = true;
+              return;
+            }
+            yield next.bytes;
+          }
+        },
+      };
+      await onEntry(prepared, body);
+      while (!ended) {
+        const next = await pull();
+        if (next === undefined || next.kind === 'end') ended = true;
+      }
+    }
+  } catch (err) {
+    source.destroy();
+    throw isRuntimeError(err) ? err : readError(err, what);
+  }
 }
 
-function parserError(err: unknown, what: string): Error {
+/** A failure of the source itself: corrupt compressed data, or a read error. */
+export function readError(err: unknown, what: string): Error {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('Z_')) {
@@ -129,5 +84,5 @@ function parserError(err: unknown, what: string): Error {
   if (/unexpected end|premature close/i.test(message)) {
     return invalidArgument(`${what} is truncated: ${message}`, { cause: err });
   }
-  return invalidArgument(`${what} is not a valid tar stream: ${message}`, { cause: err });
+  return invalidArgument(`${what} could not be read: ${message}`, { cause: err });
 }

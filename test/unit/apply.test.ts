@@ -208,6 +208,39 @@ describe('snapshot/apply', function () {
     expect((await listDir(target)).sort()).to.deep.equal(['dir', 'gone', 'other']);
   });
 
+  it('gives entries their exact owner and mode where creation alone would not (setgid dirs, modes the umask cuts, special bits)', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    await apply([
+      { name: 'sg', type: 'directory', mode: 0o2775, gid: 50 },
+      { name: 'sg/file', content: 'x', mode: 0o644 },
+      { name: 'sg/sub', type: 'directory', mode: 0o755 },
+      { name: 'sg/sub/file', content: 'y', mode: 0o644 },
+      { name: 'sg/link', type: 'symlink', linkname: 'file' },
+      { name: 'open', type: 'directory', mode: 0o777 },
+      { name: 'open/all', content: 'z', mode: 0o666 },
+      { name: 'open/exec', content: 'z', mode: 0o777 },
+      { name: 'open/suid', content: 'z', mode: 0o4755 },
+      { name: 'open/sticky', type: 'directory', mode: 0o1777 },
+      { name: 'open/plain', content: 'z', mode: 0o640, uid: 3, gid: 4 },
+    ]);
+    const owner = async (p: string, follow = true) => {
+      const st = await (follow ? stat : lstat)(join(target, p));
+      return [st.mode & 0o7777, st.uid, st.gid];
+    };
+    expect(await owner('sg')).to.deep.equal([0o2775, 0, 50]);
+    expect(await owner('sg/file'), 'not the setgid parent group').to.deep.equal([0o644, 0, 0]);
+    expect(await owner('sg/sub')).to.deep.equal([0o755, 0, 0]);
+    expect(await owner('sg/sub/file')).to.deep.equal([0o644, 0, 0]);
+    expect((await owner('sg/link', false)).slice(1)).to.deep.equal([0, 0]);
+    expect(await owner('open')).to.deep.equal([0o777, 0, 0]);
+    expect(await owner('open/all')).to.deep.equal([0o666, 0, 0]);
+    expect(await owner('open/exec')).to.deep.equal([0o777, 0, 0]);
+    expect(await owner('open/suid')).to.deep.equal([0o4755, 0, 0]);
+    expect(await owner('open/sticky')).to.deep.equal([0o1777, 0, 0]);
+    expect(await owner('open/plain')).to.deep.equal([0o640, 3, 4]);
+    expect((await listDir(target)).sort(), 'the creation probe leaves nothing behind').to.deep.equal(['open', 'sg']);
+  });
+
   it('preserves modes, ownership, mtimes, links, devices, fifos and xattrs, and reports the diffID', async () => {
     const mtime = new Date('2001-02-03T04:05:06Z');
     const entries: TarEntrySpec[] = [

@@ -20,6 +20,7 @@ import { ExtractorPool } from '../../src/snapshot/apply-pool.js';
 import { StreamingUnpack } from '../../src/snapshot/unpack-stream.js';
 import { writeBlob } from '../../src/snapshot/content-helpers.js';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 
 describe('daemon/images/pull with unpack (layers extracted while they download)', function () {
   this.timeout(30_000);
@@ -116,6 +117,48 @@ describe('daemon/images/pull with unpack (layers extracted while they download)'
     expect(await snapshots()).to.deep.equal([]);
     expect((await content.list()).map((i) => i.digest)).to.not.include(img.layers[0]!.digest);
     expect(await content.listStatuses()).to.deep.equal([]);
+    expect(images.size).to.equal(0);
+  });
+
+  it('a blob that fails verification after its layer was extracted and committed (the same tar inside) leaves no snapshot, no blob and no image', async () => {
+    const tar = await makeTar([{ name: 'base', type: 'directory' }, { name: 'base/big', content: big }]);
+    const gz = gzipSync(tar);
+    const config = reg.addBlob(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }), 'application/vnd.oci.image.config.v1+json');
+    const layer = reg.addBlob(gz, 'application/vnd.oci.image.layer.v1.tar+gzip');
+    const manifestType = 'application/vnd.oci.image.manifest.v1+json';
+    reg.addManifest('gz', { schemaVersion: 2, mediaType: manifestType, config, layers: [layer] }, manifestType, ['latest']);
+    // Another gzip header mtime: same size, same tar (so the diffID matches and the layer commits), other digest.
+    const forged = Buffer.from(gz);
+    forged[4] = (forged[4] as number) ^ 0xff;
+    reg.blobs.set(layer.digest, forged);
+    // The blob's verification waits until the layer's snapshot is committed: the unpack does not wait for the blob.
+    let snapshotCommitted!: () => void;
+    let layerCommitted = false;
+    const committed = new Promise<void>((resolve) => (snapshotCommitted = resolve));
+    const commitSnapshot = snap.commit.bind(snap);
+    snap.commit = async (...args: Parameters<OverlaySnapshotter['commit']>) => {
+      await commitSnapshot(...args);
+      layerCommitted = true;
+      snapshotCommitted();
+    };
+    const slowContent = Object.create(content) as FsContentStore;
+    slowContent.writer = async (options) => {
+      const w = await content.writer(options);
+      if (options.expected?.digest !== layer.digest) return w;
+      const commitBlob = w.commit.bind(w);
+      w.commit = async (...args) => {
+        await Promise.race([committed, new Promise((r) => setTimeout(r, 3000))]);
+        return commitBlob(...args);
+      };
+      return w;
+    };
+    const { daemon, images } = fakePullDaemon(slowContent, snap);
+    const err = await rejection(pullImage(daemon, 'ns', `${reg.host}/gz`, { registry: FAST_RETRY }));
+    expect(err.kind).to.equal('InvalidArgument');
+    expect(err.message).to.include('digest mismatch');
+    expect(layerCommitted, 'the layer was committed before the blob was verified').to.equal(true);
+    expect(await snapshots()).to.deep.equal([]);
+    expect((await content.list()).map((i) => i.digest)).to.not.include(layer.digest);
     expect(images.size).to.equal(0);
   });
 

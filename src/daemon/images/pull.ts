@@ -206,7 +206,7 @@ async function fetchLayers(
           const tap = await limit.run(async () => {
             checkAborted(failFast.signal);
             const apply = unpack ? await unpack.begin(first as number) : undefined;
-            const tap = apply ? new CountingTap(apply) : undefined;
+            const tap = apply ? new CountingTap(apply, layer.size, () => unpack?.complete(first as number, true)) : undefined;
             let started = false;
             const result = await sharedDownload(
               digest,
@@ -224,7 +224,7 @@ async function fetchLayers(
           });
           if (unpack) {
             if (tap?.error !== undefined) throw tap.error; // the layer itself is bad: no second try from the store
-            await unpack.complete(first as number, tap?.whole(layer.size) ?? false);
+            await (tap?.completion ?? unpack.complete(first as number, false));
             for (const i of repeats) await unpack.complete(i, false);
           }
         } catch (err) {
@@ -281,34 +281,45 @@ async function fetchOtherPlatforms(
 /**
  * The download's tee into a layer apply. It never fails the download (which
  * other pulls may share): an extraction error is kept for the owner and the
- * remaining bytes are dropped. It remembers whether it saw the blob whole.
+ * remaining bytes are dropped. Once it has seen the whole blob, in one piece
+ * from byte 0, it completes the layer (`onWhole`) at once, while the blob is
+ * still being verified and synced: the layer's diffID is checked against the
+ * config either way, and a blob that then fails verification fails the pull,
+ * whose cleanup removes every snapshot it made. The sync (up to a second
+ * when the disk is busy) thus runs beside the snapshot commits, not before.
  */
 class CountingTap implements BlobTap {
   private bytes = 0;
   private broken = false;
   /** The extraction's error, if it failed while streaming. */
   error: unknown;
+  /** The layer's completion, once started here. */
+  completion: Promise<void> | undefined;
 
-  constructor(private readonly apply: LayerApply) {}
+  constructor(
+    private readonly apply: LayerApply,
+    private readonly size: number,
+    private readonly onWhole: () => Promise<void> | undefined,
+  ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.broken) return;
+    if (this.broken || this.completion !== undefined) return; // bytes past the blob's size: the download fails on them anyway
     this.bytes += chunk.byteLength;
     try {
       await this.apply.write(chunk);
     } catch (err) {
       this.broken = true;
       this.error ??= err;
+      return;
+    }
+    if (this.bytes === this.size && this.completion === undefined) {
+      this.completion = this.onWhole();
+      this.completion?.catch(() => undefined); // awaited by the owner once the download is done
     }
   }
 
   cut(): void {
     this.broken = true;
-  }
-
-  /** True when exactly `size` bytes came through without a cut or failure. */
-  whole(size: number): boolean {
-    return !this.broken && this.bytes === size;
   }
 }
 
