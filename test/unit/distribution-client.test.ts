@@ -105,6 +105,22 @@ describe('distribution/client against an in-process registry', function () {
     expect(again.fetched).to.equal(false);
   });
 
+  it('reports a content store that cannot write (disk full) as such, not as the registry, and does not retry', async () => {
+    await start();
+    const desc = reg.addBlob(randomBytes(100_000));
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    const failing = Object.create(store) as FsContentStore;
+    failing.writer = async (opts) => {
+      const w = await store.writer(opts);
+      return Object.assign(Object.create(w) as typeof w, { write: async () => Promise.reject(full) });
+    };
+    const err = await rejection(client.fetchBlob(ref('x'), desc, failing));
+    expect(err.kind).to.equal('Internal');
+    expect(err.message).to.match(/cannot store blob sha256:[0-9a-f]{64} in the content store: ENOSPC/);
+    expect(err.message).to.not.contain('registry');
+    expect(reg.log.filter((l) => l.url.includes('/blobs/'))).to.have.length(1);
+  });
+
   it('resumes a download cut mid-blob with a Range request from the ingest offset', async () => {
     await start();
     const data = randomBytes(200_000);

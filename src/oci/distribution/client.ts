@@ -6,7 +6,7 @@
  * download with a Range request from the ingest's offset. With mirrors
  * configured, each call asks the mirrors first (mirrors.ts).
  */
-import { failedPrecondition, invalidArgument, isRuntimeError, notFound, unavailable } from '../../errors.js';
+import { failedPrecondition, invalidArgument, isRuntimeError, notFound, RuntimeError, unavailable } from '../../errors.js';
 import { isComplete, type Info, type Ingester, type Provider, type Writer } from '../../snapshot/content.js';
 import { digestOf, isDigest, validateDigest, type Digest } from '../../snapshot/digest.js';
 import { MAX_JSON_BLOB_BYTES, type Descriptor } from '../image-types.js';
@@ -268,8 +268,9 @@ export class RegistryClient {
         }
         for await (const chunk of res.body) {
           const bytes = chunk as Uint8Array;
-          if (tap === undefined) await writer.write(bytes);
-          else await Promise.all([writer.write(bytes), tap.write(bytes)]);
+          const stored = writer.write(bytes).catch((e: unknown) => storeFailure(e, digest));
+          if (tap === undefined) await stored;
+          else await Promise.all([stored, tap.write(bytes)]);
           options.onProgress?.(writer.offset(), size);
         }
         if (writer.offset() < size) {
@@ -357,4 +358,14 @@ export function contentRangeStart(value: string | undefined): number | undefined
 function checkSize(desc: Descriptor): number {
   if (!Number.isSafeInteger(desc.size) || desc.size < 0) throw invalidArgument(`descriptor ${desc.digest} has an invalid size ${desc.size}`);
   return desc.size;
+}
+
+/**
+ * A write into the content store failed (disk full, read-only, I/O error):
+ * the registry is not at fault and another try would fail the same way.
+ */
+function storeFailure(err: unknown, digest: string): never {
+  if (isRuntimeError(err)) throw err;
+  const message = err instanceof Error ? err.message : String(err);
+  throw new RuntimeError('Internal', `cannot store blob ${digest} in the content store: ${message}`, { cause: err, fields: { digest } });
 }
