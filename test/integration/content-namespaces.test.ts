@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { MetadataDb } from '../../src/daemon/metadata/db.js';
 import { REGISTRY_BIN, startRegistry, type Registry } from '../support/registry.js';
 import { startThrottleProxy, type ThrottleProxy } from '../support/registry-proxy.js';
-import { pushBlob, pushManifest, type PushTarget } from '../support/registry-push.js';
+import { pushImage, type PushTarget } from '../support/registry-push.js';
 import { layerOf, randomTarEntry, sha256 } from '../support/layers.js';
 import { BUSYBOX, BUSYBOX_ARCHIVE, REPO, closeBus, ctr, ctrTs, eventually, leftovers, systemdAvailable } from './helpers.js';
 
@@ -40,20 +40,9 @@ async function pushUniqueBusybox(t: PushTarget) {
   let tar = gunzipSync(blob(manifestDoc.layers[0]!.digest));
   while (tar.length >= 512 && tar.subarray(tar.length - 512).every((b) => b === 0)) tar = tar.subarray(0, tar.length - 512);
   const layer = layerOf(Buffer.concat([tar, randomTarEntry('nsc.bin', 200_000)]));
-  await pushBlob(t, layer.gz);
   const config = JSON.parse(blob(manifestDoc.config.digest).toString()) as Record<string, unknown>;
-  const configData = Buffer.from(JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: [layer.diffId] } }));
-  await pushBlob(t, configData);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(configData), size: configData.length },
-      layers: [layer.desc],
-    }),
-  );
-  await pushManifest(t, manifest, 'application/vnd.oci.image.manifest.v1+json', 'latest');
-  return { manifest: sha256(manifest), config: sha256(configData), layer: layer.desc.digest, all: [sha256(manifest), sha256(configData), layer.desc.digest] };
+  const pushed = await pushImage(t, 'latest', [layer], config);
+  return { manifest: pushed.manifest, config: pushed.config, layer: layer.desc.digest, all: [pushed.manifest, pushed.config, layer.desc.digest] };
 }
 
 describe('content namespaces: shared blob files, per-namespace records (integration)', function () {

@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { loadContainerdApi } from '../../src/proto.js';
 import type { ContentClient, Init, WriteContentRequest, WriteContentResponse } from '../../src/proto-types.js';
 import { REGISTRY_BIN, startRegistry, type Registry } from '../support/registry.js';
-import { pushBlob, pushManifest, type PushTarget } from '../support/registry-push.js';
+import { pushBlob, pushImage, pushManifest, type PushTarget } from '../support/registry-push.js';
 import { REPO, SOCKET, closeBus, ctr, ctrTs, eventually, leftovers, systemdAvailable } from './helpers.js';
 import { layerOf, randomTarEntry as randomEntry, sha256 } from '../support/layers.js';
 
@@ -35,23 +35,6 @@ function busyboxFixture(): { entries: Buffer; config: Record<string, unknown> } 
   let tar = gunzipSync(blob(manifest.layers[0]!.digest));
   while (tar.length >= 512 && tar.subarray(tar.length - 512).every((b) => b === 0)) tar = tar.subarray(0, tar.length - 512);
   return { entries: tar, config: JSON.parse(blob(manifest.config.digest).toString()) as Record<string, unknown> };
-}
-
-/** Pushes an image of `layers` with busybox's config; returns its digests. */
-async function pushImage(t: PushTarget, tag: string, layers: Array<ReturnType<typeof layerOf>>, config: Record<string, unknown>) {
-  for (const l of layers) await pushBlob(t, l.gz);
-  const configData = Buffer.from(JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } }));
-  await pushBlob(t, configData);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(configData), size: configData.length },
-      layers: layers.map((l) => l.desc),
-    }),
-  );
-  await pushManifest(t, manifest, 'application/vnd.oci.image.manifest.v1+json', tag);
-  return { manifest: sha256(manifest), config: sha256(configData), layers: layers.map((l) => l.desc.digest), chainBase: layers[0]!.diffId };
 }
 
 /** Digests in `ctr content ls`. */

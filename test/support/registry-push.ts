@@ -112,3 +112,27 @@ export async function pushForeignImage(t: PushTarget, platform: { os: string; ar
   const d = await pushManifest(t, manifest, 'application/vnd.oci.image.manifest.v1+json');
   return { ...d, platform };
 }
+
+/** A pushed layer as test/support/layers.ts's layerOf() makes it. */
+export interface PushedLayer {
+  gz: Buffer;
+  diffId: string;
+  desc: { mediaType: string; digest: string; size: number };
+}
+
+/** Pushes an OCI image of `layers` with `config` (its rootfs replaced) as `tag`; returns its digests. */
+export async function pushImage(t: PushTarget, tag: string, layers: PushedLayer[], config: Record<string, unknown>) {
+  for (const l of layers) await pushBlob(t, l.gz);
+  const configData = Buffer.from(JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } }));
+  await pushBlob(t, configData);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(configData), size: configData.length },
+      layers: layers.map((l) => l.desc),
+    }),
+  );
+  await pushManifest(t, manifest, 'application/vnd.oci.image.manifest.v1+json', tag);
+  return { manifest: sha256(manifest), config: sha256(configData), layers: layers.map((l) => l.desc.digest), chainBase: layers[0]!.diffId };
+}
