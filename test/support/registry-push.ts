@@ -101,14 +101,7 @@ export async function pushForeignImage(t: PushTarget, platform: { os: string; ar
   const config = Buffer.from(JSON.stringify({ architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), rootfs: { type: 'layers', diff_ids: [diffId] } }));
   await pushBlob(t, config);
   await pushBlob(t, layerTarGz);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layerTarGz), size: layerTarGz.length }],
-    }),
-  );
+  const manifest = ociManifest(config, [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layerTarGz), size: layerTarGz.length }]);
   const d = await pushManifest(t, manifest, 'application/vnd.oci.image.manifest.v1+json');
   return { ...d, platform };
 }
@@ -125,14 +118,19 @@ export async function pushImage(t: PushTarget, tag: string, layers: PushedLayer[
   for (const l of layers) await pushBlob(t, l.gz);
   const configData = Buffer.from(JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } }));
   await pushBlob(t, configData);
-  const manifest = Buffer.from(
+  const manifest = ociManifest(configData, layers.map((l) => l.desc));
+  await pushManifest(t, manifest, 'application/vnd.oci.image.manifest.v1+json', tag);
+  return { manifest: sha256(manifest), config: sha256(configData), layers: layers.map((l) => l.desc.digest), chainBase: layers[0]!.diffId };
+}
+
+/** An OCI image manifest document for `config` and `layers`. */
+function ociManifest(config: Buffer, layers: Array<{ mediaType: string; digest: string; size: number }>): Buffer {
+  return Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(configData), size: configData.length },
-      layers: layers.map((l) => l.desc),
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers,
     }),
   );
-  await pushManifest(t, manifest, 'application/vnd.oci.image.manifest.v1+json', tag);
-  return { manifest: sha256(manifest), config: sha256(configData), layers: layers.map((l) => l.desc.digest), chainBase: layers[0]!.diffId };
 }
