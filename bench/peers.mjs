@@ -41,10 +41,16 @@ function shimCwd(pid) {
   try { return readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, ''); } catch { return ''; }
 }
 
+/** Our shim's command line: as started (node .../shim/main.js), or the title it takes once it serves (containerd-ts-shim ns/id). */
+const isOurShim = (cmd) => cmd.includes('/dist/src/shim/main.js') || cmd.startsWith('containerd-ts-shim ');
+
 /** The container id a shim serves, from its working directory (its bundle), or '' for a standby or group shim. */
 function shimContainer(pid) {
   return /\/tasks\/[^/]+\/([^/ ]+)$/.exec(shimCwd(pid))?.[1] ?? '';
 }
+
+/** Our shims serving containers (of `ids` when given): a shim works in its bundle, a standby in /. */
+const ourShimPids = (ids) => findPids((cmd, pid) => isOurShim(cmd) && shimContainer(pid) !== '' && ofIds(`--id ${shimContainer(pid)}`, '--id', ids));
 
 /** Main pid of a systemd unit, or null. */
 async function unitPid(unit) {
@@ -104,12 +110,11 @@ export function ours({ project, archive }) {
     runDetached: (id) => ctr('run', '-d', IMAGE, id, 'sleep', '3600'),
     /** Containers that share one shim (containerd's grouping label). */
     runDetachedGrouped: (id) => ctr('run', '-d', '--label', 'io.containerd.runc.v2.group=bench', IMAGE, id, 'sleep', '3600'),
-    groupShimPids: () => findPids((cmd, pid) => cmd.includes('/dist/src/shim/main.js') && shimCwd(pid).endsWith('/groups/default/bench')),
+    groupShimPids: () => findPids((cmd, pid) => isOurShim(cmd) && shimCwd(pid).endsWith('/groups/default/bench')),
     cliStartup: () => ctr('version'),
     async running() { const m = await taskStates(); return m ? [...m.values()].filter((s) => s === 'RUNNING').length : -1; },
     async listed() { const m = await taskStates(); return m ? m.size : -1; },
-    // A shim works in its bundle, <state>/tasks/<namespace>/<id> (the standby shim, in /, serves no container yet).
-    supervisorPids: (ids) => findPids((cmd, pid) => cmd.includes('/dist/src/shim/main.js') && shimContainer(pid) !== '' && ofIds(`--id ${shimContainer(pid)}`, '--id', ids)),
+    supervisorPids: ourShimPids,
     daemonPid: () => unitPid('containerd-ts.service'),
     async restart() { await must(['systemctl', 'restart', 'containerd-ts']); },
     /** An empty store: the daemon stopped, its root emptied (moved aside, but for the peers' dirs), started again. */
@@ -124,15 +129,15 @@ export function ours({ project, archive }) {
     /** After a run --rm (untimed): what it left behind (task, container, shim) is counted and removed. */
     async finish(id) {
       const listed = async (what) => (await run(ctr(what, 'ls'))).stdout.split('\n').some((l) => l.split(/\s+/)[0] === id);
-      const shimUnit = `containerd-ts-shim-default-${id}.scope`;
-      const shimUp = async () => ['active', 'activating'].includes((await run(['systemctl', 'is-active', shimUnit])).stdout.trim());
-      const left = [(await listed('tasks')) && 'task', (await listed('containers')) && 'container', (await shimUp()) && 'shim'].filter(Boolean);
+      // Its shim is gone, or recycled (then it works in / again, waiting for the next container).
+      const shims = () => ourShimPids(new Set([id]));
+      const left = [(await listed('tasks')) && 'task', (await listed('containers')) && 'container', shims().length > 0 && 'shim'].filter(Boolean);
       for (const what of left) this.leaks[what] = (this.leaks[what] ?? 0) + 1;
       if (!left.length) return;
       await run(ctr('tasks', 'rm', id));
       await run(ctr('containers', 'rm', id));
-      if (await poll(async () => !(await shimUp()), { timeoutMs: 2000 })) return;
-      await run(['systemctl', 'kill', '-s', 'KILL', shimUnit]);
+      if (await poll(async () => shims().length === 0, { timeoutMs: 2000 })) return;
+      for (const pid of shims()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     },
     /** Kill, wait for STOPPED, delete tasks, force out what the daemon lost, delete containers. */
     async removeAll() {
@@ -146,7 +151,7 @@ export function ours({ project, archive }) {
     },
     /** Containers the daemon no longer knows (after a restart it did not recover from): scopes, shims, runc state, rootfs mounts. */
     async forceClean() {
-      const scopes = (await run(['bash', '-c', 'systemctl list-units --all --plain --no-legend "containerd-o*.scope" "containerd-ts-shim-*-o*.scope" | cut -d" " -f1'])).stdout.split('\n').filter(Boolean);
+      const scopes = (await run(['bash', '-c', 'systemctl list-units --all --plain --no-legend "containerd-o*.scope" | cut -d" " -f1'])).stdout.split('\n').filter(Boolean);
       if (scopes.length) { await run(['systemctl', 'kill', '-s', 'KILL', ...scopes]); await run(['systemctl', 'stop', ...scopes]); await run(['systemctl', 'reset-failed', ...scopes]); }
       for (const pid of this.supervisorPids()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
       const runcRoot = '/run/containerd-ts/runc/default';

@@ -404,6 +404,15 @@ Napi::Value MakePipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// dup2(2): a shim recycled for another container points its stderr (its log)
+// at that container's shim.log.
+Napi::Value Dup2(const Napi::CallbackInfo& info) {
+  int from = Int32Arg(info, 0, "oldfd");
+  int to = Int32Arg(info, 1, "newfd");
+  if (dup2(from, to) < 0) throw ErrnoError(info.Env(), errno, "dup2");
+  return info.Env().Undefined();
+}
+
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
   return info[i].As<Napi::String>().Utf8Value();
@@ -517,6 +526,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("unmount", Napi::Function::New(env, Unmount));
   exports.Set("pipe", Napi::Function::New(env, MakePipe));
+  exports.Set("dup2", Napi::Function::New(env, Dup2));
   exports.Set("waitForOomKill", Napi::Function::New(env, WaitForOomKill));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("waitForExit", Napi::Function::New(env, WaitForExit));

@@ -1,53 +1,81 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
-import type net from 'node:net';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { unavailable } from '../errors.js';
-import type { ShimAssignment } from './assignment.js';
-import { ShimClient } from './client.js';
+import type { ShimClient } from './client.js';
+import { FreshShim } from './fresh-shim.js';
+import { RecycledShim } from './recycled-shim.js';
+import type { ShimStartOptions, StandbyShim } from './standby.js';
 
-/** What the daemon needs to start a shim for one container. */
-export type ShimStartOptions = Omit<ShimAssignment, 'systemdCgroup'>;
+export type { ShimStartOptions } from './standby.js';
 
-const SHIM_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-const READY_TIMEOUT_MS = 10_000;
+export interface ShimLauncherOptions {
+  /**
+   * Moves a new shim process out of the daemon's service, where shims live
+   * (the daemon: into containerd-ts-shims.scope). Called once per process,
+   * as soon as it is spawned, so the move is off the path of a create.
+   */
+  place(pid: number): Promise<void>;
+}
+
+/** A shim handed its container: connected, and whether it is in the shims' scope yet. */
+export interface StartedShim {
+  shim: ShimClient;
+  placed: Promise<void>;
+}
 
 /**
- * Starts shims for the daemon, one ahead of need. A shim is a Node process,
- * and Node's start-up plus module loading (60-150 ms here) was the largest
- * step of a create; a standby shim has paid it before the create asks. One
- * standby at a time: a burst of creates takes it and starts the rest fresh.
+ * How long after a create the launcher waits before it starts a new standby
+ * shim: a container deleted in that time (a `run --rm` of a short command)
+ * gives its shim back, and no process is started at all. Long enough for
+ * that, short enough that a script's next create (a CLI start-up later)
+ * still finds a standby waiting.
+ */
+const PREPARE_AFTER_CREATE_MS = 60;
+
+/**
+ * Keeps one shim waiting for the next create. A shim is a Node process, and
+ * Node's start-up plus module loading (60-150 ms of CPU here) was the
+ * largest step of a create; a standby has paid it before a create asks.
+ * The standby is a fresh process, or a recycled one: the shim of a deleted
+ * container that agreed to serve again. One standby at a time: a burst of
+ * creates takes it and starts the rest fresh, and a shim given back while
+ * a standby waits is let go.
  */
 export class ShimLauncher {
   private standby: StandbyShim | undefined;
+  private prepareTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  /** `logDir` holds each standby shim's log until the shim moves it into its bundle. */
-  constructor(private readonly logDir: string) {
+  /** `logDir` holds each fresh shim's log until the shim moves it into its bundle. */
+  constructor(
+    private readonly logDir: string,
+    private readonly options: ShimLauncherOptions,
+  ) {
     // Logs of standby shims a previous daemon left (they exit when its end of their stdin closes).
     rmSync(logDir, { recursive: true, force: true });
   }
 
   /** A shim serving `opts.bundle`, connected. */
-  async start(opts: ShimStartOptions): Promise<ShimClient> {
+  async start(opts: ShimStartOptions): Promise<StartedShim> {
     const standby = this.standby;
     this.standby = undefined;
     if (standby) {
       try {
-        return await standby.assign(opts);
+        return { shim: await standby.assign(opts), placed: this.placement(standby) };
       } catch (err) {
         // A standby that died while it waited (killed by hand, say) is replaced once.
         if (!standby.died) throw err;
         standby.discard();
       }
     }
-    return this.spawn().assign(opts);
+    const fresh = this.spawn();
+    return { shim: await fresh.assign(opts), placed: this.placement(fresh) };
   }
 
-  /** Has a standby shim on its way unless there is one (called after each create and at start-up). */
+  /** Has a standby shim on its way unless there is one (at start-up, and when a create took the last one). */
   prepare(): void {
+    if (this.prepareTimer) clearTimeout(this.prepareTimer);
+    this.prepareTimer = undefined;
     if (this.closed || this.standby) return;
     const shim = this.spawn();
     this.standby = shim;
@@ -56,121 +84,48 @@ export class ShimLauncher {
     });
   }
 
+  /** prepare(), a moment after a create, unless a deleted container's shim has come back by then. */
+  prepareAfterCreate(): void {
+    if (this.closed || this.standby || this.prepareTimer) return;
+    this.prepareTimer = setTimeout(() => this.prepare(), PREPARE_AFTER_CREATE_MS);
+    this.prepareTimer.unref();
+  }
+
+  /**
+   * Offers the shim of a deleted container (its last) the standby's place.
+   * true: the shim agreed and waits (the caller must not use `shim` again);
+   * false: the caller shuts it down as usual.
+   */
+  async recycle(shim: ShimClient): Promise<boolean> {
+    if (this.closed || this.standby) return false;
+    const { recycled } = await shim.call('recycle', {}).catch(() => ({ recycled: false }));
+    if (!recycled) return false;
+    const standby = new RecycledShim(shim);
+    if (this.standby || this.closed) {
+      standby.discard();
+      return true;
+    }
+    if (this.prepareTimer) clearTimeout(this.prepareTimer);
+    this.prepareTimer = undefined;
+    this.standby = standby;
+    return true;
+  }
+
   /** Stops the standby shim (daemon shutdown); shims serving containers are not touched. */
   close(): void {
     this.closed = true;
+    if (this.prepareTimer) clearTimeout(this.prepareTimer);
     this.standby?.discard();
     this.standby = undefined;
   }
 
-  private spawn(): StandbyShim {
+  private spawn(): FreshShim {
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
-    return new StandbyShim(path.join(this.logDir, `standby-${randomUUID().slice(0, 8)}.log`));
-  }
-}
-
-/**
- * Environment for the shim and everything it starts: nothing of the
- * daemon's. In particular no NODE_EXTRA_CA_CERTS (makes every Node start
- * parse the whole CA bundle) and no NOTIFY_SOCKET (runc would wait on it).
- */
-function shimEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
-}
-
-/** One shim process from spawn to assignment: its stdout read as lines ("standby", then "ready" or "error: ..."). */
-class StandbyShim {
-  readonly ready: Promise<void>;
-  private readonly child: ChildProcess;
-  private readonly lines: string[] = [];
-  private waiter: { resolve: (line: string) => void; reject: (err: Error) => void } | undefined;
-  private ended: Error | undefined;
-  /** The process exited (or never started) before it said "ready". */
-  died = false;
-
-  constructor(private readonly logFile: string) {
-    const logFd = openSync(logFile, 'a', 0o600);
-    // No V8 flags: any heap flag changes V8's flag hash, so Node's built-in
-    // code cache no longer fits and every internal module the shim loads is
-    // compiled from source (~30 ms more CPU per shim, for no smaller idle RSS).
-    const args = [SHIM_MAIN, '--log', logFile];
-    this.child = spawn(process.execPath, args, { cwd: '/', detached: true, env: shimEnv(), stdio: ['pipe', 'pipe', logFd] });
-    closeSync(logFd);
-    // A waiting shim must not keep the daemon's event loop alive, nor die with a broken pipe unseen.
-    this.child.unref();
-    (this.child.stdin as net.Socket).unref();
-    (this.child.stdout as net.Socket).unref();
-    this.child.stdin!.on('error', () => {});
-    let buf = '';
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        this.push(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    });
-    this.child.once('exit', (code, signal) => {
-      this.died = true;
-      this.end(unavailable(`shim exited (${signal ?? `status ${code}`}) before it was ready; see its log`));
-    });
-    this.child.once('error', (err) => {
-      this.died = true;
-      this.end(unavailable(`cannot start shim: ${err.message}`, { cause: err }));
-    });
-    this.ready = this.nextLine().then((line) => {
-      if (line !== 'standby') throw unavailable(`shim failed to start: ${line}`);
-    });
-    this.ready.catch(() => this.discard());
+    return new FreshShim(path.join(this.logDir, `standby-${randomUUID().slice(0, 8)}.log`), (pid) => this.options.place(pid));
   }
 
-  /** Hands the shim its container and connects to it once it serves. */
-  async assign(opts: ShimStartOptions): Promise<ShimClient> {
-    // One bound for the whole start: a fresh shim still loading, then serving.
-    const timer = setTimeout(() => this.end(unavailable(`shim for ${opts.id} did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-    try {
-      await this.ready;
-      const assignment: ShimAssignment = { ...opts, systemdCgroup: true };
-      this.child.stdin!.end(JSON.stringify(assignment) + '\n');
-      const line = await this.nextLine().catch((err: Error) => {
-        throw unavailable(`${err.message.replace('its log', `${opts.bundle}/shim.log`)}`, { cause: err });
-      });
-      if (line !== 'ready') throw unavailable(`shim for ${opts.id} failed to start: ${line.replace(/^error: /, '')}`);
-    } catch (err) {
-      this.child.kill('SIGKILL');
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-    this.child.stdout!.destroy();
-    this.child.removeAllListeners('exit');
-    const client = await ShimClient.connect(opts.bundle);
-    client.pid = this.child.pid ?? 0;
-    return client;
-  }
-
-  /** Kills a shim that was never assigned and removes its log. */
-  discard(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    rmSync(this.logFile, { force: true });
-  }
-
-  private push(line: string): void {
-    if (this.waiter) {
-      this.waiter.resolve(line);
-      this.waiter = undefined;
-    } else this.lines.push(line);
-  }
-
-  private end(err: Error): void {
-    this.ended ??= err;
-    this.waiter?.reject(err);
-    this.waiter = undefined;
-  }
-
-  private nextLine(): Promise<string> {
-    const line = this.lines.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    if (this.ended) return Promise.reject(this.ended);
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  /** The standby's placement; one that failed while it waited is tried again now. */
+  private placement(shim: StandbyShim): Promise<void> {
+    return shim.placed.catch(() => this.options.place(shim.pid));
   }
 }

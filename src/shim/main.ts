@@ -1,7 +1,6 @@
-import { mkdirSync, renameSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAssignment, type ShimAssignment } from './assignment.js';
+import { enterHome } from './home.js';
 import { ShimHost } from './host.js';
 import { setChildSubreaper } from './native.js';
 
@@ -12,7 +11,8 @@ import { setChildSubreaper } from './native.js';
  * as one JSON line on stdin. Steps: become subreaper, say "standby", read
  * the assignment, move into the bundle (a group's shim: the group's
  * directory), serve the socket, say "ready", then live until the last
- * container it serves is shut down. Outlives daemon restarts.
+ * container it serves is shut down, or, recycled, serve the next one the
+ * daemon hands it (see host.ts). Outlives daemon restarts.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { log: { type: 'string' } } });
@@ -43,10 +43,7 @@ async function awaitAssignment(logFile: string | undefined): Promise<ShimAssignm
   });
   process.stdin.destroy();
   const a = parseAssignment(line);
-  const home = a.group?.dir ?? a.bundle;
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  process.chdir(home);
-  if (logFile) renameSync(logFile, path.join(home, 'shim.log'));
+  enterHome(a, { standbyLog: logFile });
   return a;
 }
 

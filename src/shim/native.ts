@@ -15,6 +15,7 @@ interface Addon {
   receiveFd(socketPath: string, timeoutMs: number): Promise<number>;
   setWindowSize(fd: number, rows: number, cols: number): void;
   pipe(): [number, number];
+  dup2(oldFd: number, newFd: number): void;
   waitForOomKill(dir: string, baseline: number): Promise<number>;
   mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
@@ -75,6 +76,11 @@ export function setWindowSize(fd: number, rows: number, cols: number): void {
 /** A real pipe(2) with O_CLOEXEC, as [readFd, writeFd] (libuv's 'pipe' stdio is a socketpair). */
 export function makePipe(): [number, number] {
   return native().pipe();
+}
+
+/** dup2(2): makes `newFd` a copy of `oldFd` (closing what `newFd` was). */
+export function duplicateFd(oldFd: number, newFd: number): void {
+  native().dup2(oldFd, newFd);
 }
 
 /**

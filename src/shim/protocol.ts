@@ -61,6 +61,15 @@ export interface ShimMethods {
   delete: { params: ExecTarget; result: ExitInfo };
   exec: { params: StdioPaths & { execId: string; spec: unknown }; result: Record<string, never> };
   shutdown: { params: Record<string, never>; result: Record<string, never> };
+  /**
+   * Like shutdown, for the last container a single-container shim serves,
+   * except that a shim fit to serve again (see host.ts) stays: it stops
+   * serving the socket and waits on this connection for `assign`, the next
+   * container. `recycled: false`: it shut down instead.
+   */
+  recycle: { params: Record<string, never>; result: { recycled: boolean } };
+  /** A recycled shim's next container (the only call it then takes); it serves the new bundle's socket when this answers. */
+  assign: { params: ShimAssignment; result: Record<string, never> };
   pause: { params: Record<string, never>; result: Record<string, never> };
   resume: { params: Record<string, never>; result: Record<string, never> };
   pids: { params: Record<string, never>; result: { pids: number[] } };

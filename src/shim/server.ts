@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { unlink } from 'node:fs/promises';
-import { invalidArgument, toRuntimeError } from '../errors.js';
+import { failedPrecondition, invalidArgument, toRuntimeError } from '../errors.js';
 import { parseAssignment, type ShimAssignment } from './assignment.js';
 import type { InitProcess } from './init-process.js';
 import { LineDecoder, type ShimEvent, type ShimRequest, type ShimResponse } from './protocol.js';
@@ -18,6 +18,8 @@ export class ShimServer {
     private readonly onShutdown: () => void,
     /** Serve another container in this process (shim grouping). */
     private readonly adopt: (a: ShimAssignment) => Promise<void>,
+    /** Asked on `recycle`: true when the process takes `conn` to wait for its next container (it then closes this server). */
+    private readonly onRecycle: (conn: net.Socket) => boolean,
   ) {}
 
   async listen(socketPath: string): Promise<void> {
@@ -42,16 +44,33 @@ export class ShimServer {
     this.connections.add(conn);
     conn.setEncoding('utf8');
     const decoder = new LineDecoder();
-    conn.on('data', (chunk: string) =>
+    const onData = (chunk: string) =>
       decoder.push(chunk, (line) => {
-        void this.handle(JSON.parse(line) as ShimRequest).then((res) => {
+        const req = JSON.parse(line) as ShimRequest;
+        if (req.method === 'recycle') return this.recycle(conn, onData, req.id);
+        void this.handle(req).then((res) => {
           if (!conn.destroyed) conn.write(JSON.stringify(res) + '\n');
-          if ((JSON.parse(line) as ShimRequest).method === 'shutdown' && !res.error) this.onShutdown();
+          if (req.method === 'shutdown' && !res.error) this.onShutdown();
         });
-      }),
-    );
+      });
+    conn.on('data', onData);
     conn.on('close', () => this.connections.delete(conn));
     conn.on('error', () => this.connections.delete(conn));
+  }
+
+  /**
+   * `recycle`: the connection leaves this server either way. Kept by the
+   * process for its next container, or answered and ended as the process
+   * shuts down. (The daemon sends nothing more on it before the answer.)
+   */
+  private recycle(conn: net.Socket, onData: (chunk: string) => void, id: number): void {
+    conn.off('data', onData);
+    this.connections.delete(conn);
+    const recycled = this.onRecycle(conn);
+    conn.write(JSON.stringify({ id, result: { recycled } } satisfies ShimResponse) + '\n');
+    if (recycled) return;
+    conn.end();
+    this.onShutdown();
   }
 
   private async handle(req: ShimRequest): Promise<ShimResponse> {
@@ -101,6 +120,10 @@ export class ShimServer {
       }
       case 'shutdown':
         return {};
+      case 'recycle':
+      case 'assign':
+        // recycle is answered in accept(); assign only by a recycled shim, on its kept connection.
+        throw failedPrecondition(`"${req.method}" is not served on this socket`);
       case 'pause':
         await init.pause();
         return {};

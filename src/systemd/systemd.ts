@@ -78,10 +78,27 @@ export interface Systemd {
   killUnit(name: string, whom: KillWhom, signal: NodeJS.Signals | number): Promise<void>;
   /** Creates a transient scope holding `pids` and waits for its start job; AlreadyExists if the name is taken. */
   startTransientScope(name: string, pids: readonly number[], props: readonly UnitProperty[], options?: JobOptions): Promise<void>;
+  /**
+   * Moves `pids` into the cgroup of an active scope or service
+   * (AttachProcessesToUnit: no job, no new unit). NotFound when the unit is
+   * not loaded, FailedPrecondition when it is not active.
+   */
+  attachProcesses(name: string, pids: readonly number[]): Promise<void>;
+  /** The processes in a unit's cgroup (GetUnitProcesses); NotFound when the unit is not loaded. */
+  unitProcesses(name: string): Promise<UnitProcess[]>;
   /** Loaded units whose names match the glob pattern(s), optionally filtered by state. */
   listUnitsByPattern(pattern: string | readonly string[], states?: readonly string[]): Promise<UnitInfo[]>;
   /** Releases the bus connection if this instance opened it. */
   close(): void;
+}
+
+/** One process of a unit's cgroup. */
+export interface UnitProcess {
+  pid: number;
+  /** The cgroup path below the controller root, e.g. `/system.slice/x.scope`. */
+  cgroup: string;
+  /** Its command line as systemd read it (arguments joined by spaces). */
+  cmdline: string;
 }
 
 /** Options for `createSystemd`. */
@@ -202,6 +219,19 @@ export class DBusSystemd implements Systemd {
     if (result === 'unknown' && (await this.unitState(name))?.activeState === 'active') return;
     await this.resetFailedUnit(name).catch(() => undefined);
     throw internal(`error creating systemd unit ${name}: job ${result}`, { fields: { unit: name, jobResult: result } });
+  }
+
+  async attachProcesses(name: string, pids: readonly number[]): Promise<void> {
+    if (pids.length === 0 || pids.some((p) => !Number.isInteger(p) || p <= 0)) throw invalidArgument('invalid pids', { fields: { unit: name } });
+    await this.manager('AttachProcessesToUnit', 'ssau', [name, '', [...pids]]);
+  }
+
+  async unitProcesses(name: string): Promise<UnitProcess[]> {
+    const [rows] = await this.manager('GetUnitProcesses', 's', [name]);
+    return arr(rows, 'GetUnitProcesses').map((row) => {
+      const r = struct(row, 3, 'unit process');
+      return { cgroup: str(r[0], 'cgroup'), pid: num(r[1], 'pid'), cmdline: str(r[2], 'cmdline') };
+    });
   }
 
   async listUnitsByPattern(pattern: string | readonly string[], states: readonly string[] = []): Promise<UnitInfo[]> {

@@ -73,8 +73,6 @@ export async function leftovers(id: string, namespace = 'default'): Promise<stri
   const snapshots = await ctr(['-n', namespace, 'snapshots', 'ls']);
   if (snapshots.stdout.split('\n').some((l) => l.split(/\s+/)[0] === id)) found.push(`snapshot ${id}`);
   if (shimPids(bundle).length > 0) found.push(`shim process for ${id}`);
-  const shimScope = await sd.unitState(`containerd-ts-shim-${namespace}-${id}.scope`);
-  if (shimScope && shimScope.activeState !== 'inactive') found.push(`shim scope for ${id} is ${shimScope.activeState}`);
   return found;
 }
 
@@ -108,10 +106,14 @@ export function shimPids(bundle: string): number[] {
       continue; // gone, or a kernel thread
     }
     if (cwd !== bundle && cwd !== `${bundle} (deleted)`) continue;
-    const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-    if (cmd.includes('shim/main.js')) pids.push(Number(name));
+    if (isShimCommand(readFileSync(`/proc/${name}/cmdline`, 'utf8'))) pids.push(Number(name));
   }
   return pids;
+}
+
+/** A shim's command line: as started (`node .../shim/main.js`), or its title once it serves or was recycled. */
+export function isShimCommand(cmdline: string): boolean {
+  return cmdline.includes('shim/main.js') || cmdline.startsWith('containerd-ts-shim ');
 }
 
 /** Polls until `fn` returns true (e.g. a scope appearing), up to `ms`. */

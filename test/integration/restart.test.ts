@@ -23,7 +23,7 @@ describe('daemon restarts and lost shims (integration)', function () {
   it('keeps shims out of containerd-ts.service', async () => {
     expect((await ctrTs(['run', '-d', BUSYBOX, 'place-1', 'sleep', '300'])).exitCode).to.equal(0);
     try {
-      expect(await bus().systemd.getUnitByPid(shimPid('place-1'))).to.equal('containerd-ts-shim-default-place-1.scope');
+      expect(await bus().systemd.getUnitByPid(shimPid('place-1'))).to.equal('containerd-ts-shims.scope');
     } finally {
       await remove('place-1');
     }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { expect } from 'chai';
-import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctr, ctrTs, eventually, leftovers, sh, STATE, systemdAvailable } from './helpers.js';
+import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctr, ctrTs, eventually, isShimCommand, leftovers, sh, STATE, systemdAvailable } from './helpers.js';
 
 const GROUP_LABEL = 'io.containerd.runc.v2.group';
 
@@ -8,7 +8,7 @@ const GROUP_LABEL = 'io.containerd.runc.v2.group';
 function shimsIn(dir: string): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shim/main.js') && readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, '') === dir;
+      return isShimCommand(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) && readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, '') === dir;
     } catch {
       return false;
     }
@@ -32,15 +32,16 @@ describe('shim processes: the standby shim and shim groups (integration)', funct
   });
   after(() => closeBus());
 
-  it('keeps one standby shim ready in the daemon\'s service, and it goes when the daemon stops', async () => {
+  it('keeps one standby shim ready in the shims\' scope; a deleted container\'s shim waits as the next one and goes when the daemon stops', async () => {
     const standby = () => shimsIn('/');
     expect(await eventually(async () => standby().length === 1)).to.equal(true);
-    expect(await bus().systemd.getUnitByPid(standby()[0]!)).to.equal('containerd-ts.service');
-    // Used by a create, and replaced.
     const first = standby()[0]!;
+    expect(await bus().systemd.getUnitByPid(first)).to.equal('containerd-ts-shims.scope');
+    // Used by a create; when the container is deleted, its shim is recycled as the standby.
     expect((await ctrTs(['run', '--rm', BUSYBOX, 'standby-1', 'true'])).exitCode).to.equal(0);
-    expect(await eventually(async () => standby().length === 1 && standby()[0] !== first)).to.equal(true);
     expect(await leftovers('standby-1')).to.deep.equal([]);
+    expect(standby()).to.deep.equal([first]);
+    expect(readFileSync(`/proc/${first}/cmdline`, 'utf8')).to.match(/^containerd-ts-shim standby/);
     expect((await sh('systemctl', ['stop', 'containerd-ts'])).exitCode).to.equal(0);
     try {
       expect(await eventually(async () => standby().length === 0, 5000)).to.equal(true);
@@ -48,6 +49,34 @@ describe('shim processes: the standby shim and shim groups (integration)', funct
     } finally {
       expect((await sh('systemctl', ['start', 'containerd-ts'])).exitCode).to.equal(0);
     }
+  });
+
+  it('hands a recycled shim the next container: its socket, log, title and scope are that container\'s', async () => {
+    expect((await ctrTs(['run', '--rm', BUSYBOX, 'recycle-1', 'true'])).exitCode).to.equal(0);
+    const recycled = shimsIn('/');
+    expect(recycled).to.have.length(1);
+    expect(readFileSync(`/proc/${recycled[0]}/cmdline`, 'utf8')).to.match(/^containerd-ts-shim standby/);
+    expect((await ctrTs(['run', '-d', BUSYBOX, 'recycle-2', 'sleep', '300'])).exitCode).to.equal(0);
+    try {
+      const pid = shimPidOf('recycle-2');
+      expect(pid).to.equal(recycled[0]);
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).to.match(/^containerd-ts-shim default\/recycle-2/);
+      expect(await bus().systemd.getUnitByPid(pid)).to.equal('containerd-ts-shims.scope');
+      const log = readFileSync(`${STATE}/tasks/default/recycle-2/shim.log`, 'utf8');
+      expect(log).to.match(/serving default\/recycle-2/);
+      expect(log).to.not.match(/recycle-1/);
+      const exec = await ctrTs(['tasks', 'exec', 'recycle-2', 'sh', '-c', 'echo from exec; exit 6']);
+      expect(exec.stdout).to.contain('from exec');
+      expect(exec.exitCode).to.equal(6);
+    } finally {
+      await remove('recycle-2');
+    }
+    expect(await leftovers('recycle-1')).to.deep.equal([]);
+    expect(await leftovers('recycle-2')).to.deep.equal([]);
+    // A run of the recycled shim's container ends with its real exit code.
+    const again = await ctrTs(['run', '--rm', BUSYBOX, 'recycle-3', 'sh', '-c', 'exit 9']);
+    expect(again.exitCode).to.equal(9);
+    expect(await leftovers('recycle-3')).to.deep.equal([]);
   });
 
   it('replaces a standby shim that was killed, and the next create still works', async () => {

@@ -78,6 +78,8 @@ function fakeSystemd(unit: string, props: Partial<ScopeProperties>): Systemd & {
     stopUnit: nope,
     killUnit: nope,
     startTransientScope: nope,
+    attachProcesses: nope,
+    unitProcesses: nope,
     listUnitsByPattern: nope,
     close: nope,
   };

@@ -27,7 +27,7 @@ function fakeSystemd(units: Record<string, string>) {
       calls.push(`kill ${name} ${whom} ${String(signal)}`);
     },
     getUnitByPid: unsupported, resetFailedUnit: unsupported, readScopeProperties: unsupported, setUnitProperties: unsupported,
-    startTransientScope: unsupported, close: () => undefined,
+    startTransientScope: unsupported, attachProcesses: unsupported, unitProcesses: unsupported, close: () => undefined,
   };
   return { systemd, calls };
 }

@@ -6,6 +6,7 @@ import type { Machined } from '../../systemd/machined.js';
 import type { Systemd } from '../../systemd/systemd.js';
 import type { Logger } from '../logger.js';
 import { LostShim } from './lost-shim.js';
+import { killStrayShims } from './stray-shims.js';
 import { cleanStrayUnits } from './stray-units.js';
 import type { Task } from './task.js';
 import type { TaskHost } from './task-host.js';
@@ -19,15 +20,18 @@ export interface RecoveryDeps {
   log: Logger;
   /** Takes a found task into the daemon's table; `connected`: its shim answered (follow it). */
   adopt(task: Task, connected: boolean): void;
-  /** The units (container and shim scopes) that the adopted tasks own. */
+  /** The units (container and shim group scopes) that the adopted tasks own. */
   ownedUnits(): Set<string>;
+  /** The shims' working directories (bundles, group directories) of the adopted tasks. */
+  ownedShimHomes(): Set<string>;
 }
 
 /**
  * Finds the tasks a previous daemon left running: shims reconnected,
  * exits that happened while it was down read from disk, half-made tasks
  * (no record: the daemon died mid-create) removed with everything they hold,
- * and units no task owns stopped when provably ours (see stray-units.ts).
+ * units no task owns stopped when provably ours (see stray-units.ts), and
+ * shims no task owns killed (stray-shims.ts).
  */
 export async function recoverTasks(d: RecoveryDeps): Promise<void> {
   const { found, debris } = await findTasks(d.stateDir);
@@ -50,6 +54,7 @@ export async function recoverTasks(d: RecoveryDeps): Promise<void> {
     stateDir: d.stateDir,
     runcDelete: (namespace, id) => d.host.forceDeleteWithoutBundle(namespace, id),
   }, d.ownedUnits());
+  await killStrayShims({ systemd: d.systemd, log: d.log }, d.ownedShimHomes());
 }
 
 /** The exit reported for a task whose shim was gone when the daemon started and left no exit record. */

@@ -1,8 +1,8 @@
 /**
- * Which shim process serves a new task: a fresh one (the launcher's standby
- * when it has one), moved into its own scope out of the daemon's service,
- * or, for a task of a shim group whose shim still serves, that shim adopting
- * the task too.
+ * Which shim process serves a new task: the launcher's (a standby, fresh or
+ * recycled, in the shared shims' scope out of the daemon's service; a
+ * group's first shim moves on into the group's scope), or, for a task of a
+ * shim group whose shim still serves, that shim adopting the task too.
  */
 import path from 'node:path';
 import { ShimClient, type ShimConnection } from '../../shim/client.js';
@@ -10,7 +10,7 @@ import type { ShimLauncher } from '../../shim/launcher.js';
 import type { Systemd } from '../../systemd/systemd.js';
 import type { DaemonConfig } from '../config.js';
 import type { CleanupStack } from './cleanup.js';
-import { groupDir, moveShimToScope, shimGroupScopeName, shimScopeName } from './shim-scope.js';
+import { groupDir, moveShimToScope, shimGroupScopeName } from './shim-scope.js';
 
 export interface ShimRequest {
   namespace: string;
@@ -49,9 +49,12 @@ export async function placeShim(
     shim = await ShimClient.connect(bundle);
     shim.pid = groupShim instanceof ShimClient ? groupShim.pid : 0;
   } else {
-    shim = await d.launcher.start(assignment);
-    const scopeName = group ? shimGroupScopeName(namespace, group) : shimScopeName(namespace, id);
-    placed = moveShimToScope(d.systemd, scopeName, shim.pid, d.config.slice, `containerd-ts shim for ${namespace}/${group ? `group ${group}` : id}`);
+    const started = await d.launcher.start(assignment);
+    shim = started.shim;
+    // A group's first shim then moves on from the shared scope into the group's own.
+    placed = group
+      ? started.placed.catch(() => undefined).then(() => moveShimToScope(d.systemd, shimGroupScopeName(namespace, group), shim.pid, d.config.slice, `containerd-ts shim for ${namespace}/group ${group}`))
+      : started.placed;
   }
   cleanup.push('stop shim', () => retireShim(shim));
   return { shim, placed };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, toRuntimeError } from '../../errors.js';
 import { limitsFromSpec } from '../../oci/spec.js';
 import { validateLimits, type ResourceLimits } from '../../oci/limits.js';
+import { ShimClient } from '../../shim/client.js';
 import { ShimLauncher } from '../../shim/launcher.js';
 import type { ExitInfo, StdioPaths } from '../../shim/protocol.js';
 import type { Machined } from '../../systemd/machined.js';
@@ -21,7 +22,7 @@ import { recoverTasks } from './recovery.js';
 import { scopeProperties, scopeUsage, updateScopeLimits, type TaskUsage } from './resources.js';
 import type { MountSpec } from './rootfs.js';
 import { placeShim } from './shim-placement.js';
-import { shimGroupOf, shimGroupScopeName, shimScopeName } from './shim-scope.js';
+import { groupDir, legacyShimScopeName, shimGroupOf, shimGroupScopeName, ShimsScope, SHIMS_SCOPE } from './shim-scope.js';
 import { StepTimer } from './step-timer.js';
 import type { Task } from './task.js';
 import { TaskHost, type RootfsSource } from './task-host.js';
@@ -61,7 +62,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   constructor(private readonly d: TaskManagerDeps) {
     super();
-    this.shims = new ShimLauncher(path.join(d.config.state, 'shims'));
+    const shimsScope = new ShimsScope(d.systemd, d.config.slice);
+    this.shims = new ShimLauncher(path.join(d.config.state, 'shims'), { place: (pid) => shimsScope.place(pid) });
     this.host = new TaskHost(d);
   }
 
@@ -148,8 +150,9 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       throw toRuntimeError(err);
     } finally {
       this.creating.delete(key);
-      // After the answer has gone out: spawning a process blocks the event loop for a few ms.
-      setImmediate(() => this.shims.prepare());
+      // After the answer has gone out (spawning a process blocks the event loop for a few ms),
+      // and only if no deleted container's shim comes back for the next create meanwhile.
+      this.shims.prepareAfterCreate();
     }
   }
 
@@ -303,7 +306,9 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     return exit;
   }
 
+  /** Lets the deleted task's shim go: back to the launcher as the next standby if it serves no one else, else shut down. */
   private async stopShim(task: Task): Promise<void> {
+    if (!task.group && task.shim instanceof ShimClient && (await this.shims.recycle(task.shim))) return;
     await task.shim.call('shutdown', {}).catch(() => {});
     task.shim.close();
   }
@@ -352,7 +357,9 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       machined: this.d.machined,
       log: this.d.log,
       adopt: (task, connected) => (connected ? this.track(task) : this.tasks.set(`${task.namespace}/${task.id}`, task)),
-      ownedUnits: () => new Set([...this.tasks.values()].flatMap((t) => [t.scope, t.group ? shimGroupScopeName(t.namespace, t.group) : shimScopeName(t.namespace, t.id)])),
+      // The shared shims' scope is never a stray; a task's own shim scope is what an older containerd-ts gave its shim.
+      ownedUnits: () => new Set([SHIMS_SCOPE, ...[...this.tasks.values()].flatMap((t) => [t.scope, t.group ? shimGroupScopeName(t.namespace, t.group) : legacyShimScopeName(t.namespace, t.id)])]),
+      ownedShimHomes: () => new Set([...this.tasks.values()].map((t) => (t.group ? groupDir(this.d.config.state, t.namespace, t.group) : t.bundle))),
     });
     // The standby shim can wait until the daemon serves: starting it now would compete for the CPU with start-up.
     setTimeout(() => this.shims.prepare(), 1000).unref();
