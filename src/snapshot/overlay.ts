@@ -6,8 +6,8 @@
  * a parentless active snapshot is an rw bind of its fs dir and a
  * single-parent view an ro bind of the parent's fs dir.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { chown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chownSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Database, Key } from 'lmdb';
 import { failedPrecondition, internal, invalidArgument } from '../errors.js';
@@ -145,14 +145,16 @@ export class OverlaySnapshotter implements Snapshotter {
     const id = this.meta.allocateId();
     this.inFlight.add(id);
     try {
-      await mkdir(this.dir(id), { mode: 0o700 });
-      await mkdir(this.fsDir(id), { mode: 0o755 });
-      if (kind === 'active') await mkdir(this.workDir(id), { mode: 0o711 });
+      // Synchronous: five metadata operations on a local disk take microseconds each,
+      // where a round trip through libuv's pool each took up to a millisecond under load.
+      mkdirSync(this.dir(id), { mode: 0o700 });
+      mkdirSync(this.fsDir(id), { mode: 0o755 });
+      if (kind === 'active') mkdirSync(this.workDir(id), { mode: 0o711 });
       const parentRecord = parent === undefined ? undefined : this.meta.get(parent);
       if (parentRecord !== undefined) {
         // The upper dir's root takes the owner of the lower root, as containerd does.
-        const st = await lstat(this.fsDir(parentRecord.id));
-        await chown(this.fsDir(id), st.uid, st.gid);
+        const st = lstatSync(this.fsDir(parentRecord.id));
+        chownSync(this.fsDir(id), st.uid, st.gid);
       }
       const record = this.meta.create(key, kind, id, parent, { ...labels });
       return this.mountsOf(record);
