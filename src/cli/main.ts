@@ -1,21 +1,6 @@
 import { isRuntimeError, invalidArgument, type RuntimeError } from '../errors.js';
 import { describeOptions, parseArgs, table, type OptionSpec, type Parsed } from './args.js';
 import { DaemonClient } from './client.js';
-import { containersInfo, containersList, containersRemove } from './commands/containers.js';
-import { imagesImport, imagesList, imagesRemove } from './commands/images.js';
-import { imagesExport, platformOptions } from './commands/images-export.js';
-import { imagesInspect, imagesTag, inspectOptions, tagOptions } from './commands/images-inspect.js';
-import { imagesPull, pullOptions } from './commands/pull.js';
-import { run, runOptions } from './commands/run.js';
-import { killOptions, tasksKill, tasksList, tasksPause, tasksPs, tasksRemove, tasksResume, tasksWait } from './commands/tasks.js';
-import { tasksMetrics, update, updateOptions } from './commands/update.js';
-import { events, eventsOptions } from './commands/events.js';
-import { execOptions, tasksExec } from './commands/exec.js';
-import { logs, logsOptions } from './commands/logs.js';
-import { tasksAttach } from './commands/attach.js';
-import { contentList, contentRemove } from './commands/content.js';
-import { snapshotsList, snapshotsRemove, snapshotsUsage } from './commands/snapshots.js';
-
 const DEFAULT_ADDRESS = '/run/containerd-ts/containerd-ts.sock';
 
 const globalOptions: Record<string, OptionSpec> = {
@@ -24,13 +9,26 @@ const globalOptions: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
 
+type Action = (client: DaemonClient, args: Parsed) => Promise<number>;
+
+/** What a command's module gives once loaded: its options and what it does. */
+interface Loaded {
+  options?: Record<string, OptionSpec>;
+  action: Action;
+}
+
 interface Command {
   summary: string;
   usage: string;
-  options?: Record<string, OptionSpec>;
   /** Positionals after which the rest of argv is passed through untouched. */
   fixed?: number;
-  action: (client: DaemonClient, args: Parsed) => Promise<number>;
+  /**
+   * Loads the command's module when it runs. The bundle inlines these
+   * import()s as lazily initialised modules: a command does not pay for
+   * the others' top-level code and the Node built-ins they require
+   * (child_process, fs/promises, crypto, ...), which was most of start-up.
+   */
+  load: () => Promise<Loaded>;
 }
 
 const stateDir = () => process.env.CONTAINERD_TS_STATE ?? '/run/containerd-ts';
@@ -39,52 +37,56 @@ const COMMANDS: Record<string, Command> = {
   version: {
     summary: 'show client and daemon versions',
     usage: 'version',
-    action: async (client) => {
-      const { VERSION } = await import('../daemon/version.js');
-      process.stdout.write(`Client:\n  Version:  ${VERSION.version}\n\n`);
-      const v = await client.call('version', 'Version', {});
-      process.stdout.write(`Server:\n  Version:  ${v.version}\n  Revision: ${v.revision}\n`);
-      return 0;
-    },
+    load: async () => ({
+      action: async (client) => {
+        const { VERSION } = await import('../daemon/version.js');
+        process.stdout.write(`Client:\n  Version:  ${VERSION.version}\n\n`);
+        const v = await client.call('version', 'Version', {});
+        process.stdout.write(`Server:\n  Version:  ${v.version}\n  Revision: ${v.revision}\n`);
+        return 0;
+      },
+    }),
   },
-  run: { summary: 'run a container from an image', usage: 'run [OPTIONS] IMAGE ID [COMMAND [ARG...]]', options: runOptions, fixed: 2, action: (c, a) => run(c, a, stateDir()) },
-  'images pull': { summary: 'pull an image from a registry (the daemon fetches and unpacks it)', usage: 'images pull [OPTIONS] REF', options: pullOptions, action: imagesPull },
-  'images import': { summary: 'import an OCI image archive or a docker save archive (file or - for stdin)', usage: 'images import [--platform P | --all-platforms] FILE', options: platformOptions, action: imagesImport },
-  'images export': { summary: 'write images to an OCI image archive (with docker\'s manifest.json)', usage: 'images export [--platform P | --all-platforms] OUT.tar|- REF [REF...]', options: platformOptions, action: imagesExport },
-  'images tag': { summary: 'give an image another name', usage: 'images tag [--force] SRC DST [DST...]', options: tagOptions, action: imagesTag },
-  'images inspect': { summary: "show an image's manifest, config, layers, platform and size", usage: 'images inspect [--platform P] [--json] REF', options: inspectOptions, action: imagesInspect },
-  'images ls': { summary: 'list images', usage: 'images ls', action: imagesList },
-  'images rm': { summary: 'remove images', usage: 'images rm NAME [NAME...]', action: imagesRemove },
-  'containers ls': { summary: 'list containers', usage: 'containers ls', action: containersList },
-  'containers info': { summary: 'show a container record as JSON (spec decoded)', usage: 'containers info ID', action: containersInfo },
-  'containers rm': { summary: 'remove containers (and their snapshots)', usage: 'containers rm ID [ID...]', action: containersRemove },
-  'tasks ls': { summary: 'list tasks', usage: 'tasks ls', action: tasksList },
-  'tasks kill': { summary: 'signal a task', usage: 'tasks kill [OPTIONS] ID', options: killOptions, action: tasksKill },
-  'tasks rm': { summary: 'delete stopped tasks', usage: 'tasks rm ID [ID...]', action: tasksRemove },
-  'tasks exec': { summary: 'run another process in a running container', usage: 'tasks exec [-t] [-i] [--exec-id X] ID COMMAND [ARG...]', options: execOptions, fixed: 1, action: (c, a) => tasksExec(c, a, stateDir()) },
-  'tasks attach': { summary: "follow a detached task's output (and feed its stdin if it has one)", usage: 'tasks attach ID', action: tasksAttach },
-  'tasks pause': { summary: 'freeze a task', usage: 'tasks pause ID', action: tasksPause },
-  'tasks resume': { summary: 'thaw a paused task', usage: 'tasks resume ID', action: tasksResume },
-  'tasks ps': { summary: "list a task's processes", usage: 'tasks ps ID', action: tasksPs },
-  'tasks wait': { summary: 'wait for a task to exit; exits with its status', usage: 'tasks wait ID', action: tasksWait },
-  'tasks metrics': { summary: "memory, CPU, pids and IO of a task's scope", usage: 'tasks metrics ID', action: tasksMetrics },
-  update: { summary: "change a running container's limits (its scope's MemoryMax, CPUQuotaPerSecUSec, TasksMax)", usage: 'update [OPTIONS] ID', options: updateOptions, action: update },
-  'tasks update': { summary: 'same as update (the name ctr uses)', usage: 'tasks update [OPTIONS] ID', options: updateOptions, action: update },
-  logs: { summary: "print a detached container's output (-f follows)", usage: 'logs [-f] ID', options: logsOptions, action: logs },
-  events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', options: eventsOptions, action: events },
-  'content ls': { summary: 'list blobs in the content store', usage: 'content ls', action: contentList },
-  'content rm': { summary: 'remove blobs from the namespace (a file goes once no namespace has it)', usage: 'content rm DIGEST [DIGEST...]', action: contentRemove },
-  'snapshots ls': { summary: 'list snapshots', usage: 'snapshots ls', action: snapshotsList },
-  'snapshots rm': { summary: 'remove snapshots', usage: 'snapshots rm KEY [KEY...]', action: snapshotsRemove },
-  'snapshots usage': { summary: "disk use of snapshots' own layers", usage: 'snapshots usage [KEY...]', action: snapshotsUsage },
+  run: { summary: 'run a container from an image', usage: 'run [OPTIONS] IMAGE ID [COMMAND [ARG...]]', fixed: 2, load: async () => { const m = await import('./commands/run.js'); return { options: m.runOptions, action: (c, a) => m.run(c, a, stateDir()) }; } },
+  'images pull': { summary: 'pull an image from a registry (the daemon fetches and unpacks it)', usage: 'images pull [OPTIONS] REF', load: async () => { const m = await import('./commands/pull.js'); return { options: m.pullOptions, action: m.imagesPull }; } },
+  'images import': { summary: 'import an OCI image archive or a docker save archive (file or - for stdin)', usage: 'images import [--platform P | --all-platforms] FILE', load: async () => { const [m, e] = await Promise.all([import('./commands/images.js'), import('./commands/images-export.js')]); return { options: e.platformOptions, action: m.imagesImport }; } },
+  'images export': { summary: 'write images to an OCI image archive (with docker\'s manifest.json)', usage: 'images export [--platform P | --all-platforms] OUT.tar|- REF [REF...]', load: async () => { const m = await import('./commands/images-export.js'); return { options: m.platformOptions, action: m.imagesExport }; } },
+  'images tag': { summary: 'give an image another name', usage: 'images tag [--force] SRC DST [DST...]', load: async () => { const m = await import('./commands/images-inspect.js'); return { options: m.tagOptions, action: m.imagesTag }; } },
+  'images inspect': { summary: "show an image's manifest, config, layers, platform and size", usage: 'images inspect [--platform P] [--json] REF', load: async () => { const m = await import('./commands/images-inspect.js'); return { options: m.inspectOptions, action: m.imagesInspect }; } },
+  'images ls': { summary: 'list images', usage: 'images ls', load: async () => ({ action: (await import('./commands/images.js')).imagesList }) },
+  'images rm': { summary: 'remove images', usage: 'images rm NAME [NAME...]', load: async () => ({ action: (await import('./commands/images.js')).imagesRemove }) },
+  'containers ls': { summary: 'list containers', usage: 'containers ls', load: async () => ({ action: (await import('./commands/containers.js')).containersList }) },
+  'containers info': { summary: 'show a container record as JSON (spec decoded)', usage: 'containers info ID', load: async () => ({ action: (await import('./commands/containers.js')).containersInfo }) },
+  'containers rm': { summary: 'remove containers (and their snapshots)', usage: 'containers rm ID [ID...]', load: async () => ({ action: (await import('./commands/containers.js')).containersRemove }) },
+  'tasks ls': { summary: 'list tasks', usage: 'tasks ls', load: async () => ({ action: (await import('./commands/tasks.js')).tasksList }) },
+  'tasks kill': { summary: 'signal a task', usage: 'tasks kill [OPTIONS] ID', load: async () => { const m = await import('./commands/tasks.js'); return { options: m.killOptions, action: m.tasksKill }; } },
+  'tasks rm': { summary: 'delete stopped tasks', usage: 'tasks rm ID [ID...]', load: async () => ({ action: (await import('./commands/tasks.js')).tasksRemove }) },
+  'tasks exec': { summary: 'run another process in a running container', usage: 'tasks exec [-t] [-i] [--exec-id X] ID COMMAND [ARG...]', fixed: 1, load: async () => { const m = await import('./commands/exec.js'); return { options: m.execOptions, action: (c, a) => m.tasksExec(c, a, stateDir()) }; } },
+  'tasks attach': { summary: "follow a detached task's output (and feed its stdin if it has one)", usage: 'tasks attach ID', load: async () => ({ action: (await import('./commands/attach.js')).tasksAttach }) },
+  'tasks pause': { summary: 'freeze a task', usage: 'tasks pause ID', load: async () => ({ action: (await import('./commands/tasks.js')).tasksPause }) },
+  'tasks resume': { summary: 'thaw a paused task', usage: 'tasks resume ID', load: async () => ({ action: (await import('./commands/tasks.js')).tasksResume }) },
+  'tasks ps': { summary: "list a task's processes", usage: 'tasks ps ID', load: async () => ({ action: (await import('./commands/tasks.js')).tasksPs }) },
+  'tasks wait': { summary: 'wait for a task to exit; exits with its status', usage: 'tasks wait ID', load: async () => ({ action: (await import('./commands/tasks.js')).tasksWait }) },
+  'tasks metrics': { summary: "memory, CPU, pids and IO of a task's scope", usage: 'tasks metrics ID', load: async () => ({ action: (await import('./commands/update.js')).tasksMetrics }) },
+  update: { summary: "change a running container's limits (its scope's MemoryMax, CPUQuotaPerSecUSec, TasksMax)", usage: 'update [OPTIONS] ID', load: async () => { const m = await import('./commands/update.js'); return { options: m.updateOptions, action: m.update }; } },
+  'tasks update': { summary: 'same as update (the name ctr uses)', usage: 'tasks update [OPTIONS] ID', load: async () => { const m = await import('./commands/update.js'); return { options: m.updateOptions, action: m.update }; } },
+  logs: { summary: "print a detached container's output (-f follows)", usage: 'logs [-f] ID', load: async () => { const m = await import('./commands/logs.js'); return { options: m.logsOptions, action: m.logs }; } },
+  events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', load: async () => { const m = await import('./commands/events.js'); return { options: m.eventsOptions, action: m.events }; } },
+  'content ls': { summary: 'list blobs in the content store', usage: 'content ls', load: async () => ({ action: (await import('./commands/content.js')).contentList }) },
+  'content rm': { summary: 'remove blobs from the namespace (a file goes once no namespace has it)', usage: 'content rm DIGEST [DIGEST...]', load: async () => ({ action: (await import('./commands/content.js')).contentRemove }) },
+  'snapshots ls': { summary: 'list snapshots', usage: 'snapshots ls', load: async () => ({ action: (await import('./commands/snapshots.js')).snapshotsList }) },
+  'snapshots rm': { summary: 'remove snapshots', usage: 'snapshots rm KEY [KEY...]', load: async () => ({ action: (await import('./commands/snapshots.js')).snapshotsRemove }) },
+  'snapshots usage': { summary: "disk use of snapshots' own layers", usage: 'snapshots usage [KEY...]', load: async () => ({ action: (await import('./commands/snapshots.js')).snapshotsUsage }) },
   'namespaces ls': {
     summary: 'list namespaces',
     usage: 'namespaces ls',
-    action: async (client) => {
-      const { namespaces } = await client.call('namespaces', 'List', {});
-      process.stdout.write(table(['NAME', 'LABELS'], namespaces.map((n) => [n.name, Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')])));
-      return 0;
-    },
+    load: async () => ({
+      action: async (client) => {
+        const { namespaces } = await client.call('namespaces', 'List', {});
+        process.stdout.write(table(['NAME', 'LABELS'], namespaces.map((n) => [n.name, Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')])));
+        return 0;
+      },
+    }),
   },
 };
 
@@ -112,10 +114,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const found = lookup(words);
   if (!found) throw invalidArgument(`unknown command "${words.slice(0, 2).join(' ')}"; run ctr-ts --help`);
-  const spec = { ...(found.command.options ?? {}), help: globalOptions.help! };
+  const { options, action } = await found.command.load();
+  const spec = { ...(options ?? {}), help: globalOptions.help! };
   const args = parseArgs(found.rest, spec, found.command.fixed);
   if (args.options.help) {
-    process.stdout.write(`Usage: ctr-ts ${found.command.usage}\n\n${found.command.summary}\n${found.command.options ? `\nOptions:\n${describeOptions(found.command.options)}\n` : ''}`);
+    process.stdout.write(`Usage: ctr-ts ${found.command.usage}\n\n${found.command.summary}\n${options ? `\nOptions:\n${describeOptions(options)}\n` : ''}`);
     return 0;
   }
   const address = (global.options.address as string | undefined) ?? process.env.CONTAINERD_TS_ADDRESS ?? DEFAULT_ADDRESS;
@@ -125,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
   // this, a command waiting only on a gRPC answer (tasks Wait) could exit early with 0.
   const hold = setInterval(() => {}, 2 ** 30);
   try {
-    return await found.command.action(client, args);
+    return await action(client, args);
   } finally {
     clearInterval(hold);
     client.close();

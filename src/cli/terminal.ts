@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type * as childProcess from 'node:child_process';
 import type { DaemonClient } from './client.js';
 
 /**
@@ -20,6 +21,8 @@ export class RawTerminal {
       // libuv's raw mode keeps ONLCR; the container's terminal already turns \n into \r\n, and
       // curses programs moving the cursor down with \n must not be sent back to column 0.
       // setRawMode(false) restores the attributes libuv saved, ONLCR included.
+      // child_process is required here, not at the top: only a raw terminal needs it, and loading it cost every command.
+      const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof childProcess;
       spawnSync('stty', ['-onlcr'], { stdio: ['inherit', 'ignore', 'ignore'] });
       t.active = true;
       process.once('exit', t.restoreOnExit);

@@ -1,7 +1,6 @@
 // Typed wrapper over the project's N-API helper (native/src/native.cc): subreaper,
 // waitid on a re-parented pid, SCM_RIGHTS receive, pty resize, mount(2), mkfifo(3), xattr reads.
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
 
@@ -33,7 +32,10 @@ function native(): Addon {
   if (addon === undefined) {
     const path = join(packageRoot(import.meta.url), ADDON);
     if (!existsSync(path)) throw new Error(`native addon missing at ${path}: run \`npm run build:native\``);
-    addon = createRequire(import.meta.url)(path) as Addon;
+    // dlopen directly: what require() does for a .node file, without its resolution (~0.7 ms of each ctr-ts run).
+    const module = { exports: {} };
+    process.dlopen(module, path);
+    addon = module.exports as Addon;
   }
   return addon;
 }

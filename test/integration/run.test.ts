@@ -125,6 +125,28 @@ describe('containers as systemd scopes (integration)', function () {
     });
   });
 
+  it('undoes only what it made when the snapshot or the container record already exists (Prepare and Create run at once)', async () => {
+    // A record without a snapshot of that key: Prepare succeeds, Create fails, the new snapshot goes again.
+    expect((await ctr(['containers', 'create', '--rootfs', '/tmp', 'record-only', 'true'])).exitCode).to.equal(0);
+    const a = await ctrTs(['run', '--rm', BUSYBOX, 'record-only', 'true']);
+    expect(a.exitCode).to.equal(1);
+    expect(a.stderr).to.match(/container "record-only" already exists/);
+    expect((await ctr(['snapshots', 'ls'])).stdout).not.to.match(/^record-only\s/m);
+    expect((await ctr(['containers', 'ls', '-q'])).stdout.split('\n')).to.include('record-only');
+    expect((await ctr(['containers', 'rm', 'record-only'])).exitCode).to.equal(0);
+    // A snapshot without a record: Create succeeds, Prepare fails, the new record goes again, the snapshot stays.
+    const parent = (await ctr(['snapshots', 'ls'])).stdout.split('\n').find((l) => /Committed/.test(l))!.split(/\s+/)[0]!;
+    expect((await ctr(['snapshots', 'prepare', 'snapshot-only', parent])).exitCode).to.equal(0);
+    const b = await ctrTs(['run', '--rm', BUSYBOX, 'snapshot-only', 'true']);
+    expect(b.exitCode).to.equal(1);
+    expect(b.stderr).to.match(/snapshot-only already exists/);
+    expect((await ctr(['containers', 'ls', '-q'])).stdout.split('\n')).not.to.include('snapshot-only');
+    expect((await ctr(['snapshots', 'ls'])).stdout).to.match(/^snapshot-only\s/m);
+    expect((await ctr(['snapshots', 'rm', 'snapshot-only'])).exitCode).to.equal(0);
+    expect(await leftovers('record-only')).to.deep.equal([]);
+    expect(await leftovers('snapshot-only')).to.deep.equal([]);
+  });
+
   it('mounts a --rm container\'s rootfs volatile (its unmount skips syncing the disk), a kept container\'s not', async () => {
     const rootLine = "grep ' / / ' /proc/self/mountinfo";
     const throwaway = await ctrTs(['run', '--rm', BUSYBOX, 'volatile-1', 'sh', '-c', rootLine]);

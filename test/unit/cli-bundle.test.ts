@@ -39,6 +39,11 @@ describe('the ctr-ts bundle (dist/ctr-ts.cjs)', () => {
     expect(required).not.to.include('node:http');
   });
 
+  it('carries the API descriptor it was built with (no command reads dist/proto-api.json or checks proto/)', () => {
+    expect(bundle).not.to.contain('CTR_TS_PROTO_API');
+    expect(bundle).to.contain('"Tasks":{"methods"');
+  });
+
   it('has no import.meta left (CommonJS has none: the build injects the bundle file\'s URL)', () => {
     expect(bundle).not.to.match(/import\.meta/);
   });
@@ -70,5 +75,7 @@ describe('ctr-ts version at run time', () => {
     const loaded = /MODULES (.*)/.exec(stderr)![1]!.split(',').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
     expect(loaded).to.include('net');
     expect(loaded.filter((m) => /^(http2|internal\/http2\/.*|tls|_tls_wrap|http)$/.test(m))).to.deep.equal([]);
+    // Commands' modules load when they run: version pays for no other command's built-ins.
+    expect(loaded.filter((m) => /^(child_process|crypto|fs\/promises|os|readline)$/.test(m))).to.deep.equal([]);
   });
 });

@@ -132,26 +132,39 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
   if (spec.process.args.length === 0) throw invalidArgument(`image ${imageName} has no command; give one after the container id`);
 
   const snapshotLabels = o.rm ? { [VOLATILE_LABEL]: 'true' } : {};
-  await client.call('snapshots', 'Prepare', { snapshotter: SNAPSHOTTER, key: id, parent: parent ?? '', labels: snapshotLabels });
-  const undo: Array<() => Promise<unknown>> = [() => client.call('snapshots', 'Remove', { snapshotter: SNAPSHOTTER, key: id })];
+  const container = {
+    id, image: imageName, labels: labelsFrom(o.label as string[] | undefined),
+    runtime, snapshotter: SNAPSHOTTER, snapshot_key: id,
+    spec: { type_url: TYPE_URLS.spec, value: Buffer.from(JSON.stringify(spec)) },
+  };
+  const undo: Array<() => Promise<unknown>> = [];
   let fifos: FifoSet | undefined;
   let raw: RawTerminal | undefined;
   let keepFifos = false;
   const tty = Boolean(o.tty);
   const interactive = Boolean(o.interactive);
   try {
-    await client.call('containers', 'Create', {
-      container: {
-        id, image: imageName, labels: labelsFrom(o.label as string[] | undefined),
-        runtime, snapshotter: SNAPSHOTTER, snapshot_key: id,
-        spec: { type_url: TYPE_URLS.spec, value: Buffer.from(JSON.stringify(spec)) },
-      },
-    });
-    undo.push(() => client.call('containers', 'Delete', { id }));
-    // Detached, output goes to the task's log; with -i its stdin FIFO stays for `tasks attach`.
-    if (!o.detach) fifos = new FifoSet(stateDir, id, { stdin: interactive, stderr: !tty });
-    else if (interactive) fifos = new FifoSet(stateDir, id, { stdin: true, output: false });
-    fifos?.open();
+    // Neither needs the other (the record only names the snapshot key): one round trip instead of two.
+    const created = createBoth(
+      () => client.call('snapshots', 'Prepare', { snapshotter: SNAPSHOTTER, key: id, parent: parent ?? '', labels: snapshotLabels }),
+      () => client.call('snapshots', 'Remove', { snapshotter: SNAPSHOTTER, key: id }),
+      () => client.call('containers', 'Create', { container }),
+      () => client.call('containers', 'Delete', { id }),
+    );
+    // The FIFOs are made while those calls are out (a yield first lets the connection send them);
+    // a failure here still waits for the calls, to undo them.
+    await new Promise((resolve) => setImmediate(resolve));
+    let fifoError: unknown;
+    try {
+      // Detached, output goes to the task's log; with -i its stdin FIFO stays for `tasks attach`.
+      if (!o.detach) fifos = new FifoSet(stateDir, id, { stdin: interactive, stderr: !tty });
+      else if (interactive) fifos = new FifoSet(stateDir, id, { stdin: true, output: false });
+      fifos?.open();
+    } catch (err) {
+      fifoError = err;
+    }
+    undo.push(...(await created));
+    if (fifoError !== undefined) throw fifoError;
     await client.call('tasks', 'Create', {
       container_id: id, stdin: fifos?.stdin ?? '', stdout: fifos?.stdout ?? '', stderr: fifos?.stderr ?? '', terminal: tty,
     });
@@ -191,6 +204,25 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
     raw?.restore();
     fifos?.remove(keepFifos);
   }
+}
+
+/**
+ * Runs two independent creations at once and returns their undo steps in
+ * creation order. If either fails, what the other made is undone and the
+ * first one's error is thrown, as if they had run one after the other:
+ * only what this call created is ever removed (an AlreadyExists of the
+ * other leaves the existing object alone).
+ */
+export async function createBoth(first: () => Promise<unknown>, undoFirst: () => Promise<unknown>, second: () => Promise<unknown>, undoSecond: () => Promise<unknown>): Promise<Array<() => Promise<unknown>>> {
+  const [a, b] = await Promise.allSettled([first(), second()]);
+  const undo: Array<() => Promise<unknown>> = [];
+  if (a.status === 'fulfilled') undo.push(undoFirst);
+  if (b.status === 'fulfilled') undo.push(undoSecond);
+  if (a.status === 'rejected' || b.status === 'rejected') {
+    await runAll(undo.reverse());
+    throw a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason;
+  }
+  return undo;
 }
 
 async function runAll(steps: Array<() => Promise<unknown>>): Promise<void> {

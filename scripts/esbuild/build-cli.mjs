@@ -1,0 +1,24 @@
+// Bundles the CLI (dist/ctr-ts.cjs) and its grpc-js extension clients
+// (dist/ctr-ts-ext.cjs) from tsc's output, as CommonJS: Node's ES module
+// loader alone cost more than a call to the daemon. The CLI bundle carries
+// the compiled containerd API descriptor (dist/proto-api.json, written just
+// before by build-proto-json.mjs) as CTR_TS_PROTO_API, so no command reads
+// it or checks proto/ for staleness at run time (see src/wire/schema.ts).
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  packages: 'external',
+  logLevel: 'warning',
+  define: { 'import.meta.url': 'importMetaUrl' },
+  inject: ['scripts/esbuild/import-meta-url.js'],
+};
+
+const protoApi = readFileSync('dist/proto-api.json', 'utf8');
+JSON.parse(protoApi); // fail the build here, not every command, if it is not JSON
+
+await build({ ...common, entryPoints: ['dist/src/cli/main.js'], outfile: 'dist/ctr-ts.cjs', define: { ...common.define, CTR_TS_PROTO_API: JSON.stringify(protoApi) } });
+await build({ ...common, entryPoints: ['dist/src/proto-ext.js'], outfile: 'dist/ctr-ts-ext.cjs' });
