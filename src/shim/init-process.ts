@@ -34,6 +34,8 @@ export class InitProcess implements InitActions {
   private oomWatch: Promise<boolean> | undefined;
   /** runc's record of the container's cgroup directories, read at create. */
   private cgroupPaths: string[] | undefined;
+  /** Removal of the cgroups, begun at the init's exit. */
+  private cgroupsRemoved: Promise<unknown> | undefined;
 
   constructor(
     readonly id: string,
@@ -112,6 +114,7 @@ export class InitProcess implements InitActions {
     return this.runc.delete(this.id, this.bundle, true);
   }
   async runtimeDeleteStopped() {
+    await this.cgroupsRemoved;
     const stateDir = this.runc.stateDir(this.id);
     if (stateDir && (await deleteStoppedDirectly(stateDir, this.bundle))) return;
     await this.runc.delete(this.id, this.bundle, true);
@@ -218,5 +221,8 @@ export class InitProcess implements InitActions {
     }
     for (const w of this.exitWaiters.splice(0)) w(exit);
     this.onExit(exit);
+    // The container is gone: its (empty) cgroups can go now, off the path of the delete
+    // that follows, which waits for this and removes whatever is left.
+    if (this.cgroupPaths) this.cgroupsRemoved = removeCgroups(this.cgroupPaths).catch(() => undefined);
   }
 }

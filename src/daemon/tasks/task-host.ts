@@ -138,10 +138,13 @@ export class TaskHost {
 
   /** The machine registration and the rootfs mount, side by side: neither needs the other, nor runc's delete, to have finished. */
   async releaseMachineAndMount(task: Task): Promise<void> {
-    await Promise.all([
-      task.machine ? this.d.machined.terminateMachine(task.machine).catch(() => false) : undefined,
-      unmountAll(path.join(task.bundle, 'rootfs')),
-    ]);
+    await Promise.all([this.releaseMachine(task), unmountAll(path.join(task.bundle, 'rootfs'))]);
+  }
+
+  /** Terminates the task's machine once (at the container's exit, or else at delete); never fails. */
+  releaseMachine(task: Task): Promise<unknown> {
+    task.machineReleased ??= task.machine ? this.d.machined.terminateMachine(task.machine).catch(() => false) : Promise.resolve();
+    return task.machineReleased;
   }
 
   /**

@@ -367,6 +367,9 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   private exited(task: Task, exit: ExitInfo): void {
     task.exit = exit;
+    // A dead container's machine means nothing, and machined drops it once the scope goes anyway:
+    // release it now rather than on delete's path.
+    this.host.releaseMachine(task);
     this.d.log.info('task exited', { namespace: task.namespace, id: task.id, status: exit.status, oom: exit.oomKilled, ...(exit.reason ? { reason: exit.reason } : {}) });
     const publish = () => {
       if (exit.oomKilled) this.d.events.publish(task.namespace, 'taskOOM', { container_id: task.id });

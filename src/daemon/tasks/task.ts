@@ -20,4 +20,6 @@ export interface Task {
   exit?: ExitInfo;
   /** Set while Start runs: an exit seen meanwhile is published after /tasks/start, as containerd orders them. */
   starting?: Promise<unknown>;
+  /** The machine's release, begun when the container exited (delete then only waits for it). */
+  machineReleased?: Promise<unknown>;
 }
