@@ -1,7 +1,6 @@
-import { closeSync, mkdirSync, openSync, renameSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { ShimAssignment } from './assignment.js';
-import { duplicateFd } from './native.js';
 
 /**
  * What `ps`, `systemd-cgls` and `machinectl status` show for a shim: all
@@ -17,26 +16,14 @@ export const STANDBY_TITLE = 'containerd-ts-shim standby';
 
 /**
  * Makes the container's directory (a group's shim: the group's) the shim's
- * working directory and the home of its log, `shim.log`. A fresh shim's
- * stderr already writes to `standbyLog`, which is moved there; a recycled
- * shim (`reopenLog`) points its stderr at a new file (the old one went with
- * the old bundle).
+ * working directory and the home of its log, `shim.log`: the shim's
+ * stderr already writes to `standbyLog` (a fresh shim's from its start, a
+ * recycled one's since `recycle`), which is moved there.
  */
-export function enterHome(a: ShimAssignment, log: { standbyLog?: string; reopenLog?: boolean }): void {
-  const { standbyLog, reopenLog = false } = log;
+export function enterHome(a: ShimAssignment, standbyLog: string | undefined): void {
   const home = a.group?.dir ?? a.bundle;
   mkdirSync(home, { recursive: true, mode: 0o700 });
   process.chdir(home);
-  const logPath = path.join(home, 'shim.log');
-  if (standbyLog) {
-    renameSync(standbyLog, logPath);
-  } else if (reopenLog) {
-    const fd = openSync(logPath, 'a', 0o600);
-    try {
-      duplicateFd(fd, 2);
-    } finally {
-      closeSync(fd);
-    }
-  }
+  if (standbyLog) renameSync(standbyLog, path.join(home, 'shim.log'));
   process.title = shimTitle(a);
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
 import { failedPrecondition, toRuntimeError } from '../errors.js';
@@ -6,6 +6,7 @@ import { parseAssignment, type ShimAssignment } from './assignment.js';
 import { enterHome, STANDBY_TITLE } from './home.js';
 import { InitProcess } from './init-process.js';
 import { LineDecoder, type ShimRequest, type ShimResponse } from './protocol.js';
+import { duplicateFd } from './native.js';
 import { Runc } from './runc.js';
 import { ShimServer } from './server.js';
 
@@ -44,7 +45,7 @@ export class ShimHost {
     const runc = new Runc({ binary: a.runtime, root: a.runtimeRoot, systemdCgroup: a.systemdCgroup });
     let server: ShimServer | undefined;
     const init = new InitProcess(a.id, a.bundle, runc, (exit) => server?.broadcast({ event: 'exit', exit }));
-    server = new ShimServer(init, () => this.shutDown(key), (next) => this.serve(next), (conn) => this.recycle(key, conn));
+    server = new ShimServer(init, () => this.shutDown(key), (next) => this.serve(next), (conn, params) => this.recycle(key, conn, params.log));
     await server.listen(path.join(a.bundle, 'shim.sock'));
     writeFileSync(path.join(a.bundle, 'shim.pid'), String(process.pid));
     this.served.set(key, server);
@@ -66,23 +67,45 @@ export class ShimHost {
 
   /**
    * Stops serving `key` and, when this process may serve again, waits on
-   * `conn` for the next container instead of exiting. A group's shim is
-   * never recycled (its directory and scope belong to the group).
+   * `conn` for the next container instead of exiting, its stderr moved to
+   * `standbyLog` (the old bundle's shim.log goes with the bundle). A group's
+   * shim is never recycled (its directory and scope belong to the group).
    */
-  private recycle(key: string, conn: net.Socket): boolean {
+  private recycle(key: string, conn: net.Socket, standbyLog: string): boolean {
     const fit = !this.grouped && this.served.size === 1 && this.served.has(key)
       && this.containersServed < RECYCLE_MAX_CONTAINERS && process.memoryUsage.rss() < RECYCLE_MAX_RSS_BYTES;
     if (!fit) return false;
+    this.log(`stopped serving ${key}; to be recycled`);
+    if (!redirectStderr(standbyLog)) return false;
     this.served.get(key)!.close();
     this.served.delete(key);
     process.chdir('/');
     process.title = STANDBY_TITLE;
-    this.log(`stopped serving ${key}; recycled, waiting for the next container`);
+    this.log(`recycled after ${this.containersServed} container(s): waiting for the next`);
     awaitNextContainer(conn, async (a) => {
-      enterHome(a, { reopenLog: true });
+      enterHome(a, standbyLog);
       await this.serve(a);
     });
     return true;
+  }
+}
+
+/** Points stderr (the shim's log) at `file`; false when it cannot be opened (the shim then shuts down instead). */
+function redirectStderr(file: string): boolean {
+  if (!path.isAbsolute(file)) return false;
+  let fd: number;
+  try {
+    fd = openSync(file, 'a', 0o600);
+  } catch {
+    return false;
+  }
+  try {
+    duplicateFd(fd, 2);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
   }
 }
 

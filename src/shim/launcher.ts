@@ -98,9 +98,13 @@ export class ShimLauncher {
    */
   async recycle(shim: ShimClient): Promise<boolean> {
     if (this.closed || this.standby) return false;
-    const { recycled } = await shim.call('recycle', {}).catch(() => ({ recycled: false }));
-    if (!recycled) return false;
-    const standby = new RecycledShim(shim);
+    const log = this.newLogFile();
+    const { recycled } = await shim.call('recycle', { log }).catch(() => ({ recycled: false }));
+    if (!recycled) {
+      rmSync(log, { force: true });
+      return false;
+    }
+    const standby = new RecycledShim(shim, log);
     if (this.standby || this.closed) {
       standby.discard();
       return true;
@@ -120,8 +124,13 @@ export class ShimLauncher {
   }
 
   private spawn(): FreshShim {
+    return new FreshShim(this.newLogFile(), (pid) => this.options.place(pid));
+  }
+
+  /** Where a standby's log is until the shim moves it into its bundle. */
+  private newLogFile(): string {
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
-    return new FreshShim(path.join(this.logDir, `standby-${randomUUID().slice(0, 8)}.log`), (pid) => this.options.place(pid));
+    return path.join(this.logDir, `standby-${randomUUID().slice(0, 8)}.log`);
   }
 
   /** The standby's placement; one that failed while it waited is tried again now. */

@@ -43,7 +43,7 @@ async function awaitAssignment(logFile: string | undefined): Promise<ShimAssignm
   });
   process.stdin.destroy();
   const a = parseAssignment(line);
-  enterHome(a, { standbyLog: logFile });
+  enterHome(a, logFile);
   return a;
 }
 

@@ -65,9 +65,11 @@ export interface ShimMethods {
    * Like shutdown, for the last container a single-container shim serves,
    * except that a shim fit to serve again (see host.ts) stays: it stops
    * serving the socket and waits on this connection for `assign`, the next
-   * container. `recycled: false`: it shut down instead.
+   * container, its stderr moved to `log` (the daemon's standby log dir) so
+   * that no file of the old container stays open. `recycled: false`: it
+   * shut down instead.
    */
-  recycle: { params: Record<string, never>; result: { recycled: boolean } };
+  recycle: { params: { log: string }; result: { recycled: boolean } };
   /** A recycled shim's next container (the only call it then takes); it serves the new bundle's socket when this answers. */
   assign: { params: ShimAssignment; result: Record<string, never> };
   pause: { params: Record<string, never>; result: Record<string, never> };

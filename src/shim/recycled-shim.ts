@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { unavailable } from '../errors.js';
 import type { ShimAssignment } from './assignment.js';
 import { ShimClient } from './client.js';
@@ -12,7 +13,11 @@ export class RecycledShim implements StandbyShim {
   readonly placed = Promise.resolve();
   died = false;
 
-  constructor(private readonly control: ShimClient) {
+  /** `logFile`: the standby log the shim writes to until it moves it into its next bundle. */
+  constructor(
+    private readonly control: ShimClient,
+    private readonly logFile: string,
+  ) {
     // The old container's listeners stay on this connection; only its loss matters now.
     control.onLost(() => (this.died = true));
   }
@@ -48,8 +53,9 @@ export class RecycledShim implements StandbyShim {
     }
   }
 
-  /** Ends the process: a recycled shim waiting for a container exits when its connection closes. */
+  /** Ends the process (a recycled shim waiting for a container exits when its connection closes) and removes its log. */
   discard(): void {
     this.control.close();
+    rmSync(this.logFile, { force: true });
   }
 }

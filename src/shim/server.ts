@@ -3,7 +3,7 @@ import { unlink } from 'node:fs/promises';
 import { failedPrecondition, invalidArgument, toRuntimeError } from '../errors.js';
 import { parseAssignment, type ShimAssignment } from './assignment.js';
 import type { InitProcess } from './init-process.js';
-import { LineDecoder, type ShimEvent, type ShimRequest, type ShimResponse } from './protocol.js';
+import { LineDecoder, type ShimEvent, type ShimMethods, type ShimRequest, type ShimResponse } from './protocol.js';
 
 /**
  * Serves the shim protocol on a unix socket. Every connection gets every
@@ -19,7 +19,7 @@ export class ShimServer {
     /** Serve another container in this process (shim grouping). */
     private readonly adopt: (a: ShimAssignment) => Promise<void>,
     /** Asked on `recycle`: true when the process takes `conn` to wait for its next container (it then closes this server). */
-    private readonly onRecycle: (conn: net.Socket) => boolean,
+    private readonly onRecycle: (conn: net.Socket, params: ShimMethods['recycle']['params']) => boolean,
   ) {}
 
   async listen(socketPath: string): Promise<void> {
@@ -47,7 +47,7 @@ export class ShimServer {
     const onData = (chunk: string) =>
       decoder.push(chunk, (line) => {
         const req = JSON.parse(line) as ShimRequest;
-        if (req.method === 'recycle') return this.recycle(conn, onData, req.id);
+        if (req.method === 'recycle') return this.recycle(conn, onData, req as ShimRequest<'recycle'>);
         void this.handle(req).then((res) => {
           if (!conn.destroyed) conn.write(JSON.stringify(res) + '\n');
           if (req.method === 'shutdown' && !res.error) this.onShutdown();
@@ -63,11 +63,11 @@ export class ShimServer {
    * process for its next container, or answered and ended as the process
    * shuts down. (The daemon sends nothing more on it before the answer.)
    */
-  private recycle(conn: net.Socket, onData: (chunk: string) => void, id: number): void {
+  private recycle(conn: net.Socket, onData: (chunk: string) => void, req: ShimRequest<'recycle'>): void {
     conn.off('data', onData);
     this.connections.delete(conn);
-    const recycled = this.onRecycle(conn);
-    conn.write(JSON.stringify({ id, result: { recycled } } satisfies ShimResponse) + '\n');
+    const recycled = this.onRecycle(conn, req.params);
+    conn.write(JSON.stringify({ id: req.id, result: { recycled } } satisfies ShimResponse) + '\n');
     if (recycled) return;
     conn.end();
     this.onShutdown();

@@ -79,6 +79,34 @@ describe('shim processes: the standby shim and shim groups (integration)', funct
     expect(await leftovers('recycle-3')).to.deep.equal([]);
   });
 
+  it('keeps nothing of a container open in its recycled shim: no descriptor of its files, no growth across reuses', async () => {
+    const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ''; // closed meanwhile
+      }
+    }).filter(Boolean);
+    // Standbys seen after each run, and their open descriptors; a run --rm of a short command gives its shim back.
+    const seen: Array<{ pid: number; open: string[] }> = [];
+    for (let i = 0; i < 6; i++) {
+      const id = `reuse-${i}`;
+      const r = await ctrTs(['run', '--rm', BUSYBOX, id, 'sh', '-c', 'echo out; echo err >&2; exit 2']);
+      expect(r.exitCode).to.equal(2);
+      expect(r.stdout).to.contain('out');
+      expect(await leftovers(id)).to.deep.equal([]);
+      const [pid, ...more] = shimsIn('/');
+      expect(more).to.deep.equal([]);
+      const open = fds(pid!);
+      expect(open.filter((target) => target.includes(id)), `descriptors of ${id}`).to.deep.equal([]);
+      seen.push({ pid: pid!, open });
+    }
+    // The same process again and again (a loaded machine may start a fresh one now and then), with as many descriptors each time.
+    const reused = seen.slice(1).filter((s, i) => s.pid === seen[i]!.pid);
+    expect(reused.length, `standby pids: ${seen.map((s) => s.pid).join(', ')}`).to.be.at.least(3);
+    expect(new Set(reused.map((s) => s.open.length)).size, `open descriptors: ${reused.map((s) => s.open.length).join(', ')}`).to.equal(1);
+  });
+
   it('replaces a standby shim that was killed, and the next create still works', async () => {
     expect(await eventually(async () => shimsIn('/').length === 1)).to.equal(true);
     process.kill(shimsIn('/')[0]!, 'SIGKILL');
