@@ -16,7 +16,11 @@ import { unitProperty } from '../../systemd/properties.js';
  */
 export const SHIMS_SCOPE = 'containerd-ts-shims.scope';
 
-/** The scope name a container's shim had before containerd-ts 0.1 shared one scope; still stopped at start-up when left over. */
+/**
+ * The scope a container's shim had in builds before shims shared one: a
+ * recovered task may still have its shim there (it is left alone), and one
+ * no task owns is stopped at start-up like any stray shim scope.
+ */
 export function legacyShimScopeName(namespace: string, id: string): string {
   return `containerd-ts-shim-${namespace}-${id}.scope`;
 }
