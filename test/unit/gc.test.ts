@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
 import { GarbageCollector } from '../../src/daemon/gc/collector.js';
+import { contentService } from '../../src/daemon/grpc/content-service.js';
 import { ContainerStore } from '../../src/daemon/metadata/containers.js';
 import { MetadataDb } from '../../src/daemon/metadata/db.js';
 import { ImageStore } from '../../src/daemon/metadata/images.js';
@@ -215,6 +217,41 @@ describe('daemon/gc (mark and sweep)', function () {
     await held;
     await run;
     expect(await has(digest)).to.equal(true);
+  });
+
+  it('a Content.Update that comes while a collection runs waits for it: a label is never reported set on a blob the sweep removes', async () => {
+    const victim = await put('unreferenced until labelled');
+    await put('a root, so the mark reads labels', { 'containerd.io/gc.root': 'true' });
+    // The update arrives mid-run, while the mark reads the root's labels (slowly).
+    let update: Promise<unknown> | undefined;
+    const hooked: typeof content = Object.create(content);
+    hooked.forNamespace = (ns) => {
+      const real = content.forNamespace(ns);
+      update ??= new Promise((resolve) => {
+        const call = { request: { info: { digest: victim, labels: { 'containerd.io/gc.root': 'true' } }, update_mask: { paths: ['labels.containerd.io/gc.root'] } }, metadata: new grpc.Metadata() };
+        call.metadata.set('containerd-namespace', 'default');
+        service.Update(call as never, (err) => resolve(err ?? 'updated'));
+      });
+      const slow: typeof real = Object.create(real);
+      slow.info = async (digest) => {
+        await new Promise((r) => setTimeout(r, 30));
+        return real.info(digest);
+      };
+      return slow;
+    };
+    const hookedGc = new GarbageCollector({ images, containers, leases, content: hooked, snapshotter, expiryCheckMs: 0, activeGraceMs: 0 });
+    const service = contentService(content, leases, hookedGc);
+    try {
+      await hookedGc.collect();
+      const outcome = await update;
+      expect(outcome, 'the mark never read labels: the test hook did not run').to.not.equal(undefined);
+      if (outcome === 'updated') expect(await has(victim), 'Update reported gc.root set, yet the sweep removed the blob').to.equal(true);
+      // Held, the update waited for the run, which had swept the unreferenced record.
+      expect((outcome as grpc.ServiceError).code).to.equal(grpc.status.NOT_FOUND);
+      expect(await has(victim)).to.equal(false);
+    } finally {
+      hookedGc.stop();
+    }
   });
 
   it('removes unleased ingests once stale, keeps leased ones (in the lease\'s namespace) and ones held by a writer', async () => {

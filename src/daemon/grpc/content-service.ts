@@ -58,14 +58,19 @@ export function contentService(content: ContentNamespaces, leases: LeaseStore, g
         }
       }
     }),
-    Update: unary(async (req, call) => {
-      if (!req.info) throw invalidArgument('content update needs info');
-      const digest = validateDigest(req.info.digest);
-      const store = storeOf(call);
-      const current = await store.info(digest);
-      const labels = mergeLabels(current.labels, req.info.labels ?? {}, req.update_mask?.paths ?? []);
-      return { info: infoToProto(await store.update(digest, labels)) };
-    }),
+    // Under a GC hold: a label set while a collection runs (a gc.root between its mark and its
+    // sweep) would be reported set on a blob the sweep then removes. Held, the update lands
+    // before the collection marks, or after it swept (then NotFound), as with containerd's lock.
+    Update: unary(async (req, call) =>
+      gc.withHold(async () => {
+        if (!req.info) throw invalidArgument('content update needs info');
+        const digest = validateDigest(req.info.digest);
+        const store = storeOf(call);
+        const current = await store.info(digest);
+        const labels = mergeLabels(current.labels, req.info.labels ?? {}, req.update_mask?.paths ?? []);
+        return { info: infoToProto(await store.update(digest, labels)) };
+      }),
+    ),
     Status: unary(async (req, call) => ({ status: statusToProto(await storeOf(call).status(req.ref)) })),
     ListStatuses: unary(async (req, call) => {
       const match = refFilter(req.filters);
