@@ -155,6 +155,11 @@ function recordKey(key: string): string {
   return RECORD_PREFIX + key;
 }
 
+/** The database range holding the records of every snapshot whose key starts with `keyPrefix` (the daemon keys them `<namespace>/<key>`). */
+export function snapshotRecordRange(keyPrefix: string): { start: string; end: string } {
+  return { start: recordKey(keyPrefix), end: `${recordKey(keyPrefix)}\uffff` };
+}
+
 function checkKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0) throw invalidArgument('snapshot key must be a non-empty string');
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw invalidArgument(`snapshot key is longer than ${MAX_KEY_BYTES} bytes`);

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { NamespacedContentStore } from '../../src/daemon/metadata/content.js';
 import { MetadataDb } from '../../src/daemon/metadata/db.js';
 import { NamespaceStore } from '../../src/daemon/metadata/namespaces.js';
+import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { FsContentStore } from '../../src/snapshot/content-fs.js';
 import { writeBlob } from '../../src/snapshot/content-helpers.js';
 import { digestOf, validateDigest } from '../../src/snapshot/digest.js';
@@ -188,6 +189,19 @@ describe('daemon/metadata/content (namespaced content)', () => {
     expect(err?.message).to.match(/still has blobs/);
     await content.forNamespace('a').delete(digest);
     namespaces.delete('a');
+  });
+
+  it('a namespace with snapshots cannot be deleted, as in containerd; another namespace\'s snapshots do not count', async () => {
+    const snapshotter = new OverlaySnapshotter({ root: dir, db: db.snapshots });
+    namespaces.ensure('a');
+    namespaces.ensure('ab');
+    await snapshotter.prepare('a/work', undefined);
+    await snapshotter.prepare('ab/other', undefined);
+    expect(() => namespaces.delete('a')).to.throw(/namespace a must be empty, but it still has snapshots/);
+    await snapshotter.remove('a/work');
+    namespaces.delete('a');
+    expect(namespaces.find('a')).to.equal(undefined);
+    expect(() => namespaces.delete('ab')).to.throw(/still has snapshots/);
   });
 
   it('adopts a store made before namespaced records: every blob into every namespace, with its old labels, once', async () => {

@@ -1,5 +1,6 @@
 import { alreadyExists, failedPrecondition, notFound } from '../../errors.js';
 import { validateIdentifier } from '../../oci/identifiers.js';
+import { snapshotRecordRange } from '../../snapshot/overlay-store.js';
 import { nsRange, type MetadataDb, type NamespaceRecord } from './db.js';
 
 /** Namespaces (containerd's multi-tenancy): created on first use, removable only when empty. */
@@ -52,13 +53,14 @@ export class NamespaceStore {
   delete(name: string): void {
     this.db.transaction(() => {
       this.get(name);
-      // containerd's list: a namespace with images, content records or containers is not empty.
-      const kinds: Array<[string, { getKeys(o: object): Iterable<unknown> }]> = [
-        ['images', this.db.images],
-        ['blobs', this.db.content],
-        ['containers', this.db.containers],
+      // containerd's list: a namespace with images, content records, containers or snapshots is not empty.
+      const kinds: Array<[string, { getKeys(o: object): Iterable<unknown> }, { start: string; end: string }]> = [
+        ['images', this.db.images, nsRange(name)],
+        ['blobs', this.db.content, nsRange(name)],
+        ['containers', this.db.containers, nsRange(name)],
+        ['snapshots', this.db.snapshots, snapshotRecordRange(`${name}/`)],
       ];
-      const left = kinds.filter(([, db]) => [...db.getKeys({ ...nsRange(name), limit: 1 })].length > 0).map(([kind]) => kind);
+      const left = kinds.filter(([, db, range]) => [...db.getKeys({ ...range, limit: 1 })].length > 0).map(([kind]) => kind);
       if (left.length > 0) throw failedPrecondition(`namespace ${name} must be empty, but it still has ${left.join(', ')}`);
       this.db.namespaces.remove(name);
     });
