@@ -109,19 +109,18 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       const scope = scopeUnitName(id);
       const bundle = await this.host.makeBundle(namespace, id, cleanup);
       timer.mark('bundle');
-      // Two D-Bus calls about a leftover scope overlap the mount.
-      const [rootfs] = await allOrFirstFailure([
+      // The mount, two D-Bus calls about a leftover scope and the shim's hand-over need nothing of each other.
+      const runtime = runtimeBinary(container.runtime.options, this.d.config.runtime.binary);
+      const groupShim = group ? this.liveGroupMember(namespace, group)?.shim : undefined;
+      const [rootfs, , { shim, placed }] = await allOrFirstFailure([
         this.host.mountRootfs(namespace, container.snapshotKey, opts.rootfs, spec, bundle, cleanup),
         this.host.clearStaleScope(scope),
+        placeShim({ launcher: this.shims, systemd: this.d.systemd, config: this.d.config }, { namespace, id, bundle, runtime, group }, groupShim, cleanup),
       ] as const);
-      timer.mark('rootfs+stale-scope');
+      timer.mark('rootfs+stale-scope+shim');
       await writeBundleSpec(spec, bundle, rootfs, id, this.d.config.slice);
-      timer.mark('spec');
-      const runtime = runtimeBinary(container.runtime.options, this.d.config.runtime.binary);
       const stdio = await this.host.stdioFor(namespace, id, opts);
-      const groupShim = group ? this.liveGroupMember(namespace, group)?.shim : undefined;
-      const { shim, placed } = await placeShim({ launcher: this.shims, systemd: this.d.systemd, config: this.d.config }, { namespace, id, bundle, runtime, group }, groupShim, cleanup);
-      timer.mark('shim');
+      timer.mark('spec+stdio');
       cleanup.push('stop scope', () => this.host.stopScope(scope));
       // A new shim moves to its own scope while runc creates the container.
       const [{ pid }] = await Promise.all([shim.call('create', { ...stdio, logRotation: this.d.config.logs }), placed]);
@@ -277,9 +276,13 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   /** Deletes a stopped (or never started) task and everything it held. */
   async delete(namespace: string, id: string): Promise<ExitInfo> {
     const task = this.get(namespace, id);
-    const state = await task.shim.call('state', {});
-    if (state.status === 'running' || state.status === 'paused') {
-      throw failedPrecondition(`task "${id}" is ${state.status}: kill it first`);
+    // The release below must not start on a live task. An exit the shim reported is final;
+    // otherwise ask it (a created task, never started, may be deleted too).
+    if (!task.exit) {
+      const state = await task.shim.call('state', {});
+      if (state.status === 'running' || state.status === 'paused') {
+        throw failedPrecondition(`task "${id}" is ${state.status}: kill it first`);
+      }
     }
     const timer = new StepTimer();
     // runc's delete and the host-side release touch different things (runc's state and
