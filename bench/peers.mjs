@@ -41,8 +41,8 @@ function shimCwd(pid) {
   try { return readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, ''); } catch { return ''; }
 }
 
-/** Our shim's command line: as started (node .../shim/main.js), or the title it takes once it serves (containerd-ts-shim ns/id). */
-const isOurShim = (cmd) => cmd.includes('/dist/src/shim/main.js') || cmd.startsWith('containerd-ts-shim ');
+/** Our shim's command line: as started (node .../dist/containerd-ts-shim.cjs), or the title it takes once it serves (containerd-ts-shim ns/id). */
+const isOurShim = (cmd) => cmd.includes('containerd-ts-shim') || cmd.includes('/dist/src/shim/main.js');
 
 /** The container id a shim serves, from its working directory (its bundle), or '' for a standby or group shim. */
 function shimContainer(pid) {

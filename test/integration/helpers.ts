@@ -111,9 +111,9 @@ export function shimPids(bundle: string): number[] {
   return pids;
 }
 
-/** A shim's command line: as started (`node .../shim/main.js`), or its title once it serves or was recycled. */
+/** A shim's command line: as started (`node .../containerd-ts-shim.cjs`, or tsc's `.../shim/main.js`), or its title once it serves or was recycled. */
 export function isShimCommand(cmdline: string): boolean {
-  return cmdline.includes('shim/main.js') || cmdline.startsWith('containerd-ts-shim ');
+  return cmdline.includes('containerd-ts-shim') || cmdline.includes('shim/main.js');
 }
 
 /** Polls until `fn` returns true (e.g. a scope appearing), up to `ms`. */
