@@ -15,6 +15,7 @@ interface Addon {
   setWindowSize(fd: number, rows: number, cols: number): void;
   pipe(): [number, number];
   dup2(oldFd: number, newFd: number): void;
+  sdNotify(socketPath: string, message: string): void;
   waitForOomKill(dir: string, baseline: number): Promise<number>;
   mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
   unmount(target: string, flags: number): Promise<void>;
@@ -78,6 +79,11 @@ export function setWindowSize(fd: number, rows: number, cols: number): void {
 /** A real pipe(2) with O_CLOEXEC, as [readFd, writeFd] (libuv's 'pipe' stdio is a socketpair). */
 export function makePipe(): [number, number] {
   return native().pipe();
+}
+
+/** sd_notify(3): sends `message` (e.g. "READY=1") as one datagram to the unix socket `socketPath` ("@name": abstract). */
+export function sendNotify(socketPath: string, message: string): void {
+  native().sdNotify(socketPath, message);
 }
 
 /** dup2(2): makes `newFd` a copy of `oldFd` (closing what `newFd` was). */

@@ -1,36 +1,38 @@
 /**
- * sd_notify for the daemon (Type=notify unit). Node has no unix datagram
- * sockets, so we run `systemd-notify` with `--pid=<our pid>`: systemd then
- * attributes the message to the daemon (not to the short-lived helper, whose
- * cgroup may be gone by the time systemd reads it) and records it as MAINPID.
- * The unit uses NotifyAccess=all. Without NOTIFY_SOCKET every call is a no-op.
+ * sd_notify for the daemon (Type=notify unit): one datagram to
+ * $NOTIFY_SOCKET, sent by the native helper from the daemon's own process
+ * (Node has no unix datagram sockets; running systemd-notify(1) for it cost
+ * a process spawn, ~30 ms, on the way to READY=1). Without NOTIFY_SOCKET
+ * every call is a no-op.
  */
-import { execa } from 'execa';
 import { internal } from '../errors.js';
+import { sendNotify } from '../shim/native.js';
 
-const NOTIFY_TIMEOUT_MS = 10_000;
+/** Escapes a STATUS= value: one line, as sd_notify's key=value lines need. */
+const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
 
-async function notify(args: string[]): Promise<boolean> {
-  if (!process.env['NOTIFY_SOCKET']) return false;
+function notify(lines: string[]): boolean {
+  const socket = process.env['NOTIFY_SOCKET'];
+  if (!socket) return false;
   try {
-    await execa('systemd-notify', [`--pid=${process.pid}`, ...args], { timeout: NOTIFY_TIMEOUT_MS, stdin: 'ignore' });
+    sendNotify(socket, lines.join('\n'));
   } catch (err) {
-    throw internal(`systemd-notify failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err, fields: { args: args.join(' ') } });
+    throw internal(`sd_notify failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err, fields: { message: lines.join(' ') } });
   }
   return true;
 }
 
 /** Tells systemd the daemon is ready (READY=1, optional STATUS=); false when not started by systemd. */
-export function notifyReady(status?: string): Promise<boolean> {
-  return notify(status === undefined ? ['--ready'] : ['--ready', `--status=${status}`]);
+export async function notifyReady(status?: string): Promise<boolean> {
+  return notify(status === undefined ? ['READY=1'] : ['READY=1', `STATUS=${oneLine(status)}`]);
 }
 
 /** Tells systemd the daemon is shutting down (STOPPING=1); false when not started by systemd. */
-export function notifyStopping(status?: string): Promise<boolean> {
-  return notify(status === undefined ? ['STOPPING=1'] : ['STOPPING=1', `--status=${status}`]);
+export async function notifyStopping(status?: string): Promise<boolean> {
+  return notify(status === undefined ? ['STOPPING=1'] : ['STOPPING=1', `STATUS=${oneLine(status)}`]);
 }
 
 /** Updates the status line `systemctl status` shows; false when not started by systemd. */
-export function notifyStatus(status: string): Promise<boolean> {
-  return notify([`--status=${status}`]);
+export async function notifyStatus(status: string): Promise<boolean> {
+  return notify([`STATUS=${oneLine(status)}`]);
 }
