@@ -6,7 +6,14 @@
  * and redirects followed by hand so credentials never leave their origin.
  */
 import { rootCertificates } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+
+type Undici = typeof import('undici');
+let loaded: Undici | undefined;
+/** undici loads with the first registry request: at daemon start it was ~35 ms of compiling for what only pulls use. */
+async function undici(): Promise<Undici> {
+  return (loaded ??= await import('undici'));
+}
 import { failedPrecondition, invalidArgument, isRuntimeError, unavailable } from '../../errors.js';
 import { Authorizer, type CredentialsHint, type TokenHttp } from './auth.js';
 import { anonymous, type CredentialsLookup } from './credentials.js';
@@ -147,11 +154,12 @@ export class RegistryTransport implements TokenHttp {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await request(url, {
+        const dispatcher = await this.agentFor(url.host);
+        const res = await (await undici()).request(url, {
           method: init.method,
           headers: { 'user-agent': this.userAgent, ...init.headers },
           ...(init.body !== undefined ? { body: init.body } : {}),
-          dispatcher: await this.agentFor(url.host),
+          dispatcher,
           ...(init.signal ? { signal: init.signal } : {}),
         });
         if (isRetryableStatus(res.statusCode) && attempt < this.policy.attempts) {
@@ -186,7 +194,8 @@ export class RegistryTransport implements TokenHttp {
     for (let hop = 0; ; hop++) {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, { method: method as Dispatcher.HttpMethod, headers: hdrs, dispatcher: await this.agentFor(url.host), ...(signal ? { signal } : {}) });
+        const dispatcher = await this.agentFor(url.host);
+        res = await (await undici()).request(url, { method: method as Dispatcher.HttpMethod, headers: hdrs, dispatcher, ...(signal ? { signal } : {}) });
       } catch (err) {
         if (hop === 0 && url.protocol === 'https:' && isLoopback(host) && NOT_TLS_CODES.has(errorCode(err) ?? '')) {
           // A loopback registry without TLS (docker-registry's default): speak HTTP to it from now on.
@@ -216,6 +225,7 @@ export class RegistryTransport implements TokenHttp {
 
   /** The pool for `host`: shared by hosts with the same trust set. */
   private async agentFor(host: string): Promise<Agent> {
+    const { Agent } = await undici();
     let ca = this.caCache.get(host);
     if (ca === undefined) {
       ca = Promise.resolve(this.options.caFor?.(host)).then((pem) => pem?.trim() || undefined);
