@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import type net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 import { unavailable } from '../errors.js';
 import type { ShimAssignment } from './assignment.js';
 import { ShimClient } from './client.js';
@@ -9,9 +10,10 @@ import { READY_TIMEOUT_MS, type ShimStartOptions, type StandbyShim } from './sta
 
 /**
  * The shim's program: the build's one-file bundle (dist/containerd-ts-shim.cjs;
- * tsc's ES modules, as a fallback, load ~25 ms of CPU slower per shim).
+ * tsc's ES modules, as a fallback, load ~25 ms of CPU slower per shim). Found
+ * from the package root: the daemon may itself run from its bundle.
  */
-const SHIM_MAIN = [fileURLToPath(new URL('../../containerd-ts-shim.cjs', import.meta.url)), fileURLToPath(new URL('./main.js', import.meta.url))].find((f) => existsSync(f))!;
+const SHIM_MAIN = ((root) => [join(root, 'dist', 'containerd-ts-shim.cjs'), join(root, 'dist', 'src', 'shim', 'main.js')].find((f) => existsSync(f))!)(packageRoot(import.meta.url));
 
 /**
  * Environment for the shim and everything it starts: nothing of the

@@ -11,8 +11,13 @@
  * nothing writes into an aborted target) and replaced on demand.
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { WorkerInit } from './apply-protocol.js';
+import { packageRoot } from '../package-root.js';
+
+/** The thread's program, found from the package root: this module may run from the daemon's one-file bundle. */
+const WORKER_SCRIPT = join(packageRoot(import.meta.url), 'dist', 'src', 'snapshot', 'apply-worker.js');
 
 /**
  * Bytes a thread can have in flight (the size of the shared ring the layer
@@ -131,7 +136,7 @@ export class ExtractorPool {
   private spawn(): PooledWorker {
     const ring = new SharedArrayBuffer(RING_BYTES);
     const init: WorkerInit = { ring };
-    const worker = new Worker(new URL('./apply-worker.js', import.meta.url), { workerData: init });
+    const worker = new Worker(WORKER_SCRIPT, { workerData: init });
     const pooled = { worker, ring: new Uint8Array(ring) };
     worker.on('error', () => undefined); // a lender listens while it holds the thread
     worker.on('exit', () => this.retire(pooled)); // never lend out a dead thread
