@@ -177,9 +177,8 @@ function isServiceClientConstructor(v: unknown): v is grpc.ServiceClientConstruc
 export function loadContainerdApi(): ContainerdApi {
   if (cachedApi) return cachedApi;
   const protoDir = resolveProtoDir();
-  const json = readCompiledProtos(protoDir);
-  const packageDefinition = json
-    ? protoLoader.fromJSON(json, LOADER_OPTIONS)
+  const packageDefinition = readCompiledProtos(protoDir)
+    ? servicesOf(loadProtoRoot())
     : protoLoader.loadSync([...PROTO_FILES], { ...LOADER_OPTIONS, includeDirs: [protoDir] });
   const grpcObject = grpc.loadPackageDefinition(packageDefinition);
   const services = {} as Record<ServiceName, ServiceEntry<unknown>>;
@@ -201,6 +200,68 @@ export function loadContainerdApi(): ContainerdApi {
   return cachedApi;
 }
 
+/**
+ * The services of `root` as grpc-js wants them, with proto-loader's
+ * conversions (fromObject/encode; decode/toObject with LOADER_OPTIONS),
+ * built on the one root the daemon already holds for Any payloads.
+ * proto-loader's fromJSON parsed the descriptor a second time and built a
+ * reflection descriptor of every message (~100 ms of each daemon start);
+ * nothing here uses reflection, so message types are left out.
+ */
+function servicesOf(root: protobuf.Root): protoLoader.PackageDefinition {
+  const definition: protoLoader.PackageDefinition = {};
+  const visit = (ns: protobuf.NamespaceBase): void => {
+    for (const nested of ns.nestedArray) {
+      if (nested instanceof protobuf.Service) definition[nested.fullName.slice(1)] = serviceDefinition(nested);
+      else if (nested instanceof protobuf.Namespace) visit(nested);
+    }
+  };
+  visit(root);
+  return definition;
+}
+
+function serviceDefinition(service: protobuf.Service): protoLoader.ServiceDefinition {
+  const methods: Record<string, protoLoader.MethodDefinition<object, object>> = {};
+  const serviceName = service.fullName.slice(1);
+  for (const method of service.methodsArray) {
+    method.resolve();
+    const request = method.resolvedRequestType!;
+    const response = method.resolvedResponseType!;
+    methods[method.name] = {
+      path: `/${serviceName}/${method.name}`,
+      requestStream: Boolean(method.requestStream),
+      responseStream: Boolean(method.responseStream),
+      requestSerialize: serializer(request),
+      requestDeserialize: deserializer(request),
+      responseSerialize: serializer(response),
+      responseDeserialize: deserializer(response),
+      // grpc-js also looks an implementation up by this name (proto-loader's camelCase of it).
+      originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
+      requestType: messageDefinition(request),
+      responseType: messageDefinition(response),
+      options: {},
+    } as unknown as protoLoader.MethodDefinition<object, object>;
+  }
+  return methods as protoLoader.ServiceDefinition;
+}
+
+function serializer(type: protobuf.Type): (value: object) => Buffer {
+  return (value) => {
+    if (Array.isArray(value)) throw new Error(`cannot serialize an array as ${type.name}`);
+    // protobufjs writes into a Buffer under Node: no copy.
+    return type.encode(type.fromObject(value)).finish() as Buffer;
+  };
+}
+
+function deserializer(type: protobuf.Type): (buf: Buffer) => object {
+  return (buf) => type.toObject(type.decode(buf), CONVERSION_OPTIONS);
+}
+
+/** What grpc-js keeps of a message type: its conversions (no reflection descriptor). */
+function messageDefinition(type: protobuf.Type): object {
+  return { format: 'Protocol Buffer 3 DescriptorProto', type: {}, fileDescriptorProtos: [], serialize: serializer(type), deserialize: deserializer(type) };
+}
+
 // ---------------------------------------------------------------------------
 // protobufjs root for Any payloads
 // ---------------------------------------------------------------------------
@@ -213,8 +274,8 @@ export function loadProtoRoot(): protobuf.Root {
   const protoDir = resolveProtoDir();
   const json = readCompiledProtos(protoDir);
   if (json) {
+    // Types resolve on first use: the build checked this descriptor whole (resolveAll of it was ~40 ms a start).
     cachedRoot = protobuf.Root.fromJSON(json);
-    cachedRoot.resolveAll();
     return cachedRoot;
   }
   return (cachedRoot = parseProtoFiles(protoDir));
