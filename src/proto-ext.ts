@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { LOADER_OPTIONS, resolveProtoDir } from './proto.js';
+import { parseProtos, resolveProtoDir, servicesOf } from './proto.js';
 import type { Descriptor } from './proto-types.js';
 
 /** containerd-ts's own gRPC extensions (proto/containerd-ts), loaded beside containerd's API. */
@@ -17,11 +16,15 @@ export interface ImportResponse {
 
 const loaded = new Map<string, grpc.ServiceClientConstructor>();
 
-/** Loads one of our extension services (package containerd_ts.services.images.v1) once. */
+/**
+ * Loads one of our extension services (package containerd_ts.services.images.v1)
+ * once: parsed by protobufjs into the definitions proto.ts builds for the
+ * containerd API (proto-loader's own loading was ~30 ms of each daemon start).
+ */
 function extensionService(file: string, name: 'ImageImport' | 'ImagePull'): grpc.ServiceClientConstructor {
   let ctor = loaded.get(name);
   if (!ctor) {
-    const def = protoLoader.loadSync(file, { ...LOADER_OPTIONS, includeDirs: [resolveProtoDir()] });
+    const def = servicesOf(parseProtos(resolveProtoDir(), [file]));
     const pkg = grpc.loadPackageDefinition(def) as unknown as { containerd_ts: { services: { images: { v1: Record<string, grpc.ServiceClientConstructor> } } } };
     ctor = pkg.containerd_ts.services.images.v1[name]!;
     loaded.set(name, ctor);

@@ -208,7 +208,7 @@ export function loadContainerdApi(): ContainerdApi {
  * reflection descriptor of every message (~100 ms of each daemon start);
  * nothing here uses reflection, so message types are left out.
  */
-function servicesOf(root: protobuf.Root): protoLoader.PackageDefinition {
+export function servicesOf(root: protobuf.Root): protoLoader.PackageDefinition {
   const definition: protoLoader.PackageDefinition = {};
   const visit = (ns: protobuf.NamespaceBase): void => {
     for (const nested of ns.nestedArray) {
@@ -283,6 +283,13 @@ export function loadProtoRoot(): protobuf.Root {
 
 /** Parses proto/ (the slow path: about 80 ms), used when no compiled JSON is up to date. */
 function parseProtoFiles(protoDir: string): protobuf.Root {
+  const root = parseProtos(protoDir, [...BUNDLED_WELL_KNOWN_FILES, ...PROTO_FILES]);
+  root.resolveAll();
+  return root;
+}
+
+/** Parses `files` (relative to `protoDir`; their imports too) into a new protobufjs Root. */
+export function parseProtos(protoDir: string, files: readonly string[]): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin: string, target: string): string => {
     if (path.isAbsolute(target)) return target;
@@ -291,8 +298,7 @@ function parseProtoFiles(protoDir: string): protobuf.Root {
     // bundled copies first); anything else must exist in proto/.
     return fs.existsSync(candidate) ? candidate : target;
   };
-  root.loadSync([...BUNDLED_WELL_KNOWN_FILES, ...PROTO_FILES], { keepCase: true });
-  root.resolveAll();
+  root.loadSync([...files], { keepCase: true });
   return root;
 }
 
