@@ -16,6 +16,7 @@ import type { ContainerStore } from '../metadata/containers.js';
 import type { NamespacedContentStore } from '../metadata/content.js';
 import type { ImageStore } from '../metadata/images.js';
 import { leaseExpired, LeaseResourceType, type LeaseStore } from '../metadata/leases.js';
+import { Holds } from './holds.js';
 import { GC_ROOT_LABEL, liveContentKey, markLive, type Roots } from './mark.js';
 
 /** What one run removed. */
@@ -52,8 +53,7 @@ const SNAPSHOTTER = 'overlayfs';
 
 /** Schedules and runs collections. */
 export class GarbageCollector {
-  private holds = 0;
-  private holdReleased: Array<() => void> = [];
+  private readonly holds = new Holds();
   private running: Promise<GcResult> | undefined;
   /** A run requested while another is going: it starts when that one ends, and serves every request made meanwhile. */
   private next: Promise<GcResult> | undefined;
@@ -70,15 +70,8 @@ export class GarbageCollector {
   }
 
   /** Runs `fn` while no collection may start (a collection already running is waited for first). */
-  async withHold<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.running !== undefined) await this.running.catch(() => undefined);
-    this.holds++;
-    try {
-      return await fn();
-    } finally {
-      this.holds--;
-      if (this.holds === 0) for (const wake of this.holdReleased.splice(0)) wake();
-    }
+  withHold<T>(fn: () => Promise<T>): Promise<T> {
+    return this.holds.run(fn, () => this.running);
   }
 
   /** A collection that starts after this call; resolves with what it removed. */
@@ -88,7 +81,9 @@ export class GarbageCollector {
     const run: Promise<GcResult> = after
       .catch(() => undefined)
       .then(async () => {
-        while (this.holds > 0) await this.noHolds();
+        // Holds that arrive meanwhile still get in (the run is not yet `running`), so a hold taken
+        // inside another never waits on a run that waits on the outer one.
+        await this.holds.drain();
         this.next = undefined;
         this.running = run;
         try {
@@ -134,10 +129,6 @@ export class GarbageCollector {
   private collectIfLeasesExpired(): void {
     const now = new Date();
     if (this.options.leases.all().some(({ record }) => leaseExpired(record, now))) this.schedule();
-  }
-
-  private noHolds(): Promise<void> {
-    return new Promise((resolve) => this.holdReleased.push(resolve));
   }
 
   private async runOnce(): Promise<GcResult> {

@@ -11,6 +11,7 @@
 import { alreadyExists, isRuntimeError, notFound } from '../../errors.js';
 import type { ContentStore, Info, Status } from '../../snapshot/content.js';
 import type { Digest } from '../../snapshot/digest.js';
+import { Holds } from '../gc/holds.js';
 import { nsKey, nsRange, type ContentRecord, type MetadataDb } from './db.js';
 import type { NamespaceStore } from './namespaces.js';
 import { NamespaceContentView, recordInfo, type ViewHost } from './content-view.js';
@@ -36,8 +37,7 @@ export interface NamespacedRecord {
 export class NamespacedContentStore implements ContentNamespaces, ViewHost {
   private readonly lockedRefs = new Set<string>();
   private readonly pinned = new Map<Digest, number>();
-  private commits = 0;
-  private commitsDone: Array<() => void> = [];
+  private readonly commits = new Holds();
   private sweeping: Promise<unknown> | undefined;
 
   private constructor(
@@ -86,7 +86,7 @@ export class NamespacedContentStore implements ContentNamespaces, ViewHost {
   async sweepBlobs(): Promise<Digest[]> {
     while (this.sweeping !== undefined) await this.sweeping.catch(() => undefined);
     const run = (async () => {
-      while (this.commits > 0) await new Promise<void>((resolve) => this.commitsDone.push(resolve));
+      await this.commits.drain();
       const held = new Set<string>(this.pinned.keys());
       for (const key of this.db.content.getKeys()) held.add(key.slice(key.indexOf('/') + 1));
       const removed: Digest[] = [];
@@ -133,15 +133,8 @@ export class NamespacedContentStore implements ContentNamespaces, ViewHost {
     return [...this.db.content.getRange(nsRange(namespace))].map(({ key, value }) => ({ digest: key.slice(namespace.length + 1) as Digest, record: value }));
   }
 
-  async commitGate<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.sweeping !== undefined) await this.sweeping.catch(() => undefined);
-    this.commits++;
-    try {
-      return await fn();
-    } finally {
-      this.commits--;
-      if (this.commits === 0) for (const wake of this.commitsDone.splice(0)) wake();
-    }
+  commitGate<T>(fn: () => Promise<T>): Promise<T> {
+    return this.commits.run(fn, () => this.sweeping);
   }
 
   addRecord(namespace: string, digest: Digest, size: number, labels: Record<string, string>): Info {
