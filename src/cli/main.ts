@@ -69,7 +69,7 @@ const COMMANDS: Record<string, Command> = {
   'tasks wait': { summary: 'wait for a task to exit; exits with its status', usage: 'tasks wait ID', load: async () => ({ action: (await import('./commands/tasks.js')).tasksWait }) },
   'tasks metrics': { summary: "memory, CPU, pids and IO of a task's scope", usage: 'tasks metrics ID', load: async () => ({ action: (await import('./commands/update.js')).tasksMetrics }) },
   update: { summary: "change a running container's limits (its scope's MemoryMax, CPUQuotaPerSecUSec, TasksMax)", usage: 'update [OPTIONS] ID', load: async () => { const m = await import('./commands/update.js'); return { options: m.updateOptions, action: m.update }; } },
-  'tasks update': { summary: 'same as update (the name ctr uses)', usage: 'tasks update [OPTIONS] ID', load: async () => { const m = await import('./commands/update.js'); return { options: m.updateOptions, action: m.update }; } },
+  'tasks update': { summary: 'same as update (the name ctr uses)', usage: 'tasks update [OPTIONS] ID', load: () => COMMANDS.update!.load() },
   logs: { summary: "print a detached container's output (-f follows)", usage: 'logs [-f] ID', load: async () => { const m = await import('./commands/logs.js'); return { options: m.logsOptions, action: m.logs }; } },
   events: { summary: 'print events as they happen (Ctrl-C stops)', usage: 'events [--filter F]...', load: async () => { const m = await import('./commands/events.js'); return { options: m.eventsOptions, action: m.events }; } },
   'content ls': { summary: 'list blobs in the content store', usage: 'content ls', load: async () => ({ action: (await import('./commands/content.js')).contentList }) },
