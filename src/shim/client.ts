@@ -22,7 +22,7 @@ export class ShimClient implements ShimConnection {
   private execExitListener: ((execId: string, exit: ExitInfo) => void) | undefined;
   private closed = false;
   private lostListener: (() => void) | undefined;
-  /** The shim's pid (0 when reconnected and not known). */
+  /** The shim's pid (0 when not known: a reconnected shim that left no shim.pid). */
   pid = 0;
 
   private constructor(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ShimClient, type ShimConnection } from '../../shim/client.js';
@@ -87,6 +88,8 @@ export async function findTasks(stateDir: string): Promise<{ found: FoundTask[];
     if (!record) return { debris: bundle };
     const shim = await ShimClient.connect(bundle).catch(() => undefined);
     if (shim) {
+      // The pid the shim wrote when it began serving this bundle (a recycled shim may be handed on later).
+      shim.pid = readShimPid(bundle);
       const state = await shim.call('state', {}).catch(() => undefined);
       return { found: { record, bundle, shim, exit: state?.exit } };
     }
@@ -110,6 +113,15 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+function readShimPid(bundle: string): number {
+  try {
+    const pid = Number(readFileSync(path.join(bundle, 'shim.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : 0;
+  } catch {
+    return 0;
+  }
 }
 
 async function list(dir: string): Promise<string[]> {
