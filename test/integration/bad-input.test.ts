@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctr, ctrTs, leftovers, sh, systemdAvailable } from './helpers.js';
+import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctr, ctrTs, eventually, leftovers, sh, systemdAvailable } from './helpers.js';
 
 /** Every bad input gets a clear error and changes nothing. */
 describe('bad input (integration)', function () {
@@ -44,6 +44,8 @@ describe('bad input (integration)', function () {
       await ctrTs(['containers', 'rm', id]);
     }
     expect(await leftovers(id)).to.deep.equal([]);
+    // The second namespace empties once the collector has taken the image's content and snapshots; then it can go.
+    expect(await eventually(async () => (await ctr(['namespaces', 'rm', 'other-ns'])).exitCode === 0, 20_000)).to.equal(true);
   });
 
   it('unknown image: NotFound, no record', () =>
