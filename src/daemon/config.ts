@@ -19,6 +19,8 @@ export interface DaemonConfig {
   slice: string;
   /** Register each container with systemd-machined. */
   registerMachines: boolean;
+  /** Hand a deleted container's shim the next container (docs/shim.md); false: one fresh shim process per container. */
+  recycleShims: boolean;
   /** Group owning the socket (mode 0660); root when unset. */
   socketGroup?: number;
   /** Registries: credentials file, CAs, insecure hosts, mirrors (`[registry]`, see config-registry.ts). */
@@ -37,6 +39,7 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   runtime: { name: 'io.containerd.runc.v2', binary: 'runc' },
   slice: 'system.slice',
   registerMachines: true,
+  recycleShims: true,
   registry: DEFAULT_REGISTRY_CONFIG,
   logs: DEFAULT_LOG_ROTATION,
 };
@@ -93,6 +96,10 @@ function fromToml(raw: Record<string, unknown>, file: string): DaemonConfig {
       case 'register_machines':
         if (typeof value !== 'boolean') throw invalidArgument(`config ${file}: register_machines must be true or false`);
         cfg.registerMachines = value;
+        break;
+      case 'recycle_shims':
+        if (typeof value !== 'boolean') throw invalidArgument(`config ${file}: recycle_shims must be true or false`);
+        cfg.recycleShims = value;
         break;
       case 'socket_group':
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw invalidArgument(`config ${file}: socket_group must be a gid`);

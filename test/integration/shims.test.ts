@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctr, ctrTs, eventually, isShimCommand, leftovers, sh, STATE, systemdAvailable } from './helpers.js';
 
@@ -105,6 +105,31 @@ describe('shim processes: the standby shim and shim groups (integration)', funct
     const reused = seen.slice(1).filter((s, i) => s.pid === seen[i]!.pid);
     expect(reused.length, `standby pids: ${seen.map((s) => s.pid).join(', ')}`).to.be.at.least(3);
     expect(new Set(reused.map((s) => s.open.length)).size, `open descriptors: ${reused.map((s) => s.open.length).join(', ')}`).to.equal(1);
+  });
+
+  it('with recycle_shims = false in config.toml, a deleted container\'s shim exits and every create gets a fresh process', async () => {
+    const config = '/etc/containerd-ts/config.toml';
+    const saved = existsSync(config) ? readFileSync(config, 'utf8') : undefined;
+    mkdirSync('/etc/containerd-ts', { recursive: true });
+    writeFileSync(config, `${saved ?? ''}\nrecycle_shims = false\n`);
+    try {
+      expect((await sh('systemctl', ['restart', 'containerd-ts'])).exitCode).to.equal(0);
+      expect(await eventually(async () => shimsIn('/').length === 1)).to.equal(true);
+      const seen = new Set<number>();
+      for (let i = 0; i < 3; i++) {
+        const [standby] = shimsIn('/');
+        seen.add(standby!);
+        expect((await ctrTs(['run', '--rm', BUSYBOX, `fresh-${i}`, 'true'])).exitCode).to.equal(0);
+        expect(await leftovers(`fresh-${i}`)).to.deep.equal([]);
+        // The shim that served it is gone; the next standby is another process.
+        expect(await eventually(async () => !existsSync(`/proc/${standby}`))).to.equal(true);
+        expect(await eventually(async () => shimsIn('/').length === 1 && !seen.has(shimsIn('/')[0]!))).to.equal(true);
+      }
+    } finally {
+      if (saved === undefined) rmSync(config, { force: true });
+      else writeFileSync(config, saved);
+      expect((await sh('systemctl', ['restart', 'containerd-ts'])).exitCode).to.equal(0);
+    }
   });
 
   it('replaces a standby shim that was killed, and the next create still works', async () => {

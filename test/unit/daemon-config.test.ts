@@ -43,6 +43,7 @@ describe('daemon/config loadConfig', () => {
       logLevel: 'info',
       slice: 'system.slice',
       registerMachines: true,
+      recycleShims: true,
     });
     expect(cfg.runtime).to.deep.equal({ name: 'io.containerd.runc.v2', binary: 'runc' });
     expect(cfg.socketGroup).to.equal(undefined);
@@ -57,6 +58,7 @@ state = "/run/x"
 log_level = "debug"
 slice = "machine.slice"
 register_machines = false
+recycle_shims = false
 socket_group = 998
 
 [runtime]
@@ -70,6 +72,7 @@ binary = "/usr/local/bin/runc"
       logLevel: 'debug',
       slice: 'machine.slice',
       registerMachines: false,
+      recycleShims: false,
       socketGroup: 998,
       runtime: { name: 'io.containerd.runc.v2', binary: '/usr/local/bin/runc' },
       registry: DEFAULT_CONFIG.registry,
@@ -106,6 +109,7 @@ binary = "/usr/local/bin/runc"
     expect((await rejects('root = 5\n')).message).to.contain('"root"');
     expect((await rejects('address = ""\n')).message).to.contain('"address"');
     expect((await rejects('register_machines = "yes"\n')).message).to.contain('register_machines');
+    expect((await rejects('recycle_shims = 1\n')).message).to.contain('recycle_shims must be true or false');
     expect((await rejects('socket_group = -1\n')).message).to.contain('socket_group');
     expect((await rejects('socket_group = 1.5\n')).message).to.contain('socket_group');
     expect((await rejects('socket_group = "docker"\n')).message).to.contain('socket_group');

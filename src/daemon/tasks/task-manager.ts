@@ -311,7 +311,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   /** Lets the deleted task's shim go: back to the launcher as the next standby if it serves no one else, else shut down. */
   private async stopShim(task: Task): Promise<void> {
-    if (!task.group && task.shim instanceof ShimClient && (await this.shims.recycle(task.shim))) return;
+    if (this.d.config.recycleShims && !task.group && task.shim instanceof ShimClient && (await this.shims.recycle(task.shim))) return;
     await task.shim.call('shutdown', {}).catch(() => {});
     task.shim.close();
   }
