@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import winston from 'winston';
+import { createLogger } from '../../src/daemon/logger.js';
 import { RuntimeError } from '../../src/errors.js';
 import { ShimsScope, SHIMS_SCOPE } from '../../src/daemon/tasks/shim-scope.js';
 import { killStrayShims } from '../../src/daemon/tasks/stray-shims.js';
@@ -74,7 +74,7 @@ describe('daemon/tasks the shims\' shared scope', () => {
 });
 
 describe('daemon/tasks stray shims at start-up', () => {
-  const log = winston.createLogger({ silent: true });
+  const log = createLogger('silent');
   const procs = (rows: Array<[number, string]>): UnitProcess[] => rows.map(([pid]) => ({ pid, cgroup: `/system.slice/${SHIMS_SCOPE}`, cmdline: 'containerd-ts-shim x' }));
 
   it('kills the shims whose bundle no recovered task owns, and leaves owned, standby and vanished ones alone', async () => {

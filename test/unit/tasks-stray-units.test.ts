@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import winston from 'winston';
+import { createLogger } from '../../src/daemon/logger.js';
 import { cleanStrayUnits } from '../../src/daemon/tasks/stray-units.js';
 import { followKill, killScopeAsLastResort } from '../../src/daemon/tasks/kill-scope.js';
 import type { Task } from '../../src/daemon/tasks/task.js';
@@ -45,7 +45,7 @@ function fakeMachined(machines: Record<string, Partial<MachineInfo>>, calls: str
   };
 }
 
-const log = winston.createLogger({ silent: true });
+const log = createLogger('silent');
 
 describe('daemon/tasks stray units at start-up', () => {
   let state = '';
