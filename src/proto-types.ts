@@ -461,6 +461,24 @@ export interface ImagesMethods {
 export type ImagesHandlers = ServiceHandlers<ImagesMethods>;
 export type ImagesClient = ServiceClient<ImagesMethods>;
 
+/** containerd_ts.services.images.v1.ImageResolve (containerd-ts's extension, proto/containerd-ts) */
+export interface ImageResolveMethods {
+  Resolve: Rpc<'unary', ResolveImageRequest, ResolveImageResponse>;
+}
+
+export type ImageResolveHandlers = ServiceHandlers<ImageResolveMethods>;
+
+/** containerd_ts.services.images.v1.ResolveImageRequest */
+export interface ResolveImageRequest {
+  name: string; // 1
+}
+
+/** containerd_ts.services.images.v1.ResolveImageResponse */
+export interface ResolveImageResponse {
+  image: Image | null; // 1
+  config: Buffer; // 2
+}
+
 /** containerd.services.images.v1.Image */
 export interface Image {
   name: string; // 1
@@ -1685,6 +1703,8 @@ export interface ContainerdServiceMethods {
   diff: DiffMethods;
   /** containerd.services.leases.v1.Leases */
   leases: LeasesMethods;
+  /** containerd_ts.services.images.v1.ImageResolve */
+  imageResolve: ImageResolveMethods;
 }
 
 /** Full service names by short name. */
@@ -1700,6 +1720,7 @@ export const SERVICE_FULL_NAMES = {
   snapshots: 'containerd.services.snapshots.v1.Snapshots',
   diff: 'containerd.services.diff.v1.Diff',
   leases: 'containerd.services.leases.v1.Leases',
+  imageResolve: 'containerd_ts.services.images.v1.ImageResolve',
 } as const satisfies Record<keyof ContainerdServiceMethods, string>;
 
 /** Every message type in proto/ (outside google.protobuf) by full name. */
@@ -1731,6 +1752,8 @@ export interface MessageTypeMap {
   'containerd.services.images.v1.ImageDelete': ImageDelete;
   'containerd.services.images.v1.Image': Image;
   'containerd.services.images.v1.GetImageRequest': GetImageRequest;
+  'containerd_ts.services.images.v1.ResolveImageRequest': ResolveImageRequest;
+  'containerd_ts.services.images.v1.ResolveImageResponse': ResolveImageResponse;
   'containerd.services.images.v1.GetImageResponse': GetImageResponse;
   'containerd.services.images.v1.CreateImageRequest': CreateImageRequest;
   'containerd.services.images.v1.CreateImageResponse': CreateImageResponse;
@@ -1935,6 +1958,8 @@ export const MESSAGE_TYPE_NAMES: readonly MessageName[] = [
   'containerd.services.containers.v1.ListContainerMessage',
   'containerd.services.images.v1.Image',
   'containerd.services.images.v1.GetImageRequest',
+  'containerd_ts.services.images.v1.ResolveImageRequest',
+  'containerd_ts.services.images.v1.ResolveImageResponse',
   'containerd.services.images.v1.GetImageResponse',
   'containerd.services.images.v1.CreateImageRequest',
   'containerd.services.images.v1.CreateImageResponse',

@@ -58,6 +58,7 @@ export const PROTO_FILES: readonly string[] = [
   'github.com/containerd/containerd/pkg/runtimeoptions/v1/api.proto',
   'github.com/containerd/cgroups/stats/v1/metrics.proto',
   'github.com/containerd/cgroups/v2/stats/metrics.proto',
+  'containerd-ts/services/images/v1/resolve.proto',
 ];
 
 /**

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadContainerdApi } from '../proto.js';
 import { imageImportServiceDefinition } from '../proto-ext.js';
+import { imageResolveService } from './grpc/image-resolve-service.js';
 import { imagePullServiceDefinition } from '../proto-ext.js';
 import { imagePullService } from './grpc/pull-service.js';
 import type { Daemon } from './daemon.js';
@@ -37,6 +38,7 @@ export async function startGrpcServer(daemon: Daemon): Promise<grpc.Server> {
   add(api.tasks.service, tasksService(daemon.tasks));
   add(api.leases.service, leasesService(daemon.leases, daemon.gc));
   add(api.events.service, eventsService(daemon.events));
+  add(api.imageResolve.service, imageResolveService(daemon.images, daemon.content));
   add(imageImportServiceDefinition(), imageImportService(daemon));
   add(imagePullServiceDefinition(), imagePullService(daemon));
 

@@ -71,8 +71,19 @@ export async function resolveManifest(source: BlobSource, target: Descriptor, ma
 
 /** Loads and checks the config of a manifest. */
 export async function readConfig(source: BlobSource, manifest: Manifest): Promise<ImageConfig> {
+  return parseConfig(await source(manifest.config), manifest.config.digest);
+}
+
+/** The config of a manifest as stored, checked to be one (for a client that parses it again). */
+export async function readConfigBytes(source: BlobSource, manifest: Manifest): Promise<Buffer> {
   const data = await source(manifest.config);
-  return parseJsonBlob<ImageConfig>(data, `image config ${manifest.config.digest}`, isImageConfig);
+  parseConfig(data, manifest.config.digest);
+  return data;
+}
+
+/** Parses and checks an image config document; `what` names it in errors (its digest, say). */
+export function parseConfig(data: Buffer, what: string): ImageConfig {
+  return parseJsonBlob<ImageConfig>(data, `image config ${what}`, isImageConfig);
 }
 
 function documentKind(mediaType: string, doc: Record<string, unknown>): 'index' | 'manifest' {

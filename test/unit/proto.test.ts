@@ -88,6 +88,8 @@ const EXPECTED_SERVICES: Record<ServiceName, [string, [string, Streaming][]]> = 
     'containerd.services.leases.v1.Leases',
     [['Create', ''], ['Delete', ''], ['List', ''], ['AddResource', ''], ['DeleteResource', ''], ['ListResources', '']],
   ],
+  // proto/containerd-ts/services/images/v1/resolve.proto (our extension, beside containerd's API)
+  imageResolve: ['containerd_ts.services.images.v1.ImageResolve', [['Resolve', '']]],
 };
 
 /** field name -> [number, type, rule?]; `map<K,V>` for maps; type names as written in the proto */

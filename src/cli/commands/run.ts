@@ -14,7 +14,7 @@ import type { OptionSpec, Parsed } from '../args.js';
 import type { DaemonClient } from '../client.js';
 import { FifoSet } from '../fifo.js';
 import { followTerminalSize, forwardSignals, handleInterrupts, RawTerminal } from '../terminal.js';
-import { resolveImageConfig } from '../image-config.js';
+import { resolveImage } from '../image-config.js';
 import { normalizeImageRef } from '../image-ref.js';
 
 export const SNAPSHOTTER = 'overlayfs';
@@ -99,9 +99,10 @@ function limitsFrom(o: Parsed['options']): ResourceLimits {
 }
 
 /**
- * `ctr-ts run`: the same calls `ctr run` makes (Images, Content, Snapshots,
- * Containers, Tasks), so our daemon is exercised as containerd clients use
- * it. Anything this command created is removed again if a later step fails.
+ * `ctr-ts run`: the calls `ctr run` makes (Snapshots, Containers, Tasks),
+ * so our daemon is exercised as containerd clients use it, except that the
+ * image and its config come in one call (ImageResolve) where `ctr` reads
+ * them with Images.Get and Content.Read. Anything this command created is removed again if a later step fails.
  *
  * Attached, the container's exit code is ours. Without a raw terminal, the
  * first Ctrl-C is passed on as SIGINT and a second within 3 s kills the task
@@ -120,8 +121,7 @@ export async function run(client: DaemonClient, args: Parsed, stateDir: string):
   optionsFrom(o, id); // validate every flag before anything is created
   runtimeOptions(o);
   const imageName = normalizeImageRef(imageArg);
-  const { image } = await client.call('images', 'Get', { name: imageName });
-  const { config } = await resolveImageConfig(client, image!.target!);
+  const { config } = await resolveImage(client, imageName);
   const diffIds = (config.rootfs?.diff_ids ?? []).map((d) => validateDigest(d));
   const parent = diffIds.length > 0 ? chainId(diffIds) : undefined;
 
