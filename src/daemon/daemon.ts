@@ -115,6 +115,7 @@ export class Daemon {
 
   async close(): Promise<void> {
     this.gc.stop();
+    await this.tasks.settled();
     this.tasks.detach();
     this.bus.close();
     await this.db.close();

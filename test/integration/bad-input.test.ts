@@ -34,7 +34,7 @@ describe('bad input (integration)', function () {
       expect(r.exitCode).to.equal(1);
       expect(r.stderr).to.match(/systemd unit containerd-twice-1\.scope already exists/);
       // The scope and machine named after the id are the first container's; nothing of the second namespace may remain.
-      expect((await leftovers(id, 'other-ns')).filter((l) => !/^(scope containerd-twice-1\.scope|machine twice-1|cgroup .*\/containerd-twice-1\.scope$)/.test(l))).to.deep.equal([]);
+      expect((await leftovers(id, 'other-ns', 0)).filter((l) => !/^(scope containerd-twice-1\.scope|machine twice-1|cgroup .*\/containerd-twice-1\.scope$)/.test(l))).to.deep.equal([]);
       expect((await ctrTs(['tasks', 'ls'])).stdout).to.match(/^twice-1\s+\d+\s+RUNNING/m);
     } finally {
       await ctrTs(['-n', 'other-ns', 'images', 'rm', BUSYBOX]);

@@ -56,23 +56,37 @@ export function closeBus(): void {
 /** Whether the host uses the unified (v2) cgroup layout. */
 export const cgroupV2 = () => existsSync('/sys/fs/cgroup/cgroup.controllers');
 
-/** Everything a container may leave behind; each must be gone after rm/--rm or a failed create. */
-export async function leftovers(id: string, namespace = 'default'): Promise<string[]> {
+/**
+ * Everything a container may leave behind; each must be gone after rm/--rm
+ * or a failed create. Records, snapshot, mount, state and shim must be gone
+ * when the command returns; the scope, its cgroups and the machine are
+ * systemd's and machined's to wind down once the container has exited (a
+ * delete does not wait for them), so they get `unitsWithinMs` to go.
+ */
+export async function leftovers(id: string, namespace = 'default', unitsWithinMs = 3000): Promise<string[]> {
   const found: string[] = [];
-  const { systemd: sd, machined: md } = bus();
-  const unit = await sd.unitState(`containerd-${id}.scope`);
-  if (unit && unit.activeState !== 'inactive') found.push(`scope containerd-${id}.scope is ${unit.activeState}`);
-  if (await md.getMachine(id)) found.push(`machine ${id}`);
   const bundle = path.join(STATE, 'tasks', namespace, id);
   if (readFileSync('/proc/self/mountinfo', 'utf8').includes(bundle)) found.push(`mount under ${bundle}`);
   if (existsSync(bundle)) found.push(`state dir ${bundle}`);
   if (existsSync(path.join(STATE, 'runc', namespace, id))) found.push(`runc state for ${id}`);
-  for (const dir of scopeCgroupDirs(`containerd-${id}.scope`)) found.push(`cgroup ${dir}`);
   const containers = await ctr(['-n', namespace, 'containers', 'ls', '-q']);
   if (containers.stdout.split('\n').includes(id)) found.push(`container record ${id}`);
   const snapshots = await ctr(['-n', namespace, 'snapshots', 'ls']);
   if (snapshots.stdout.split('\n').some((l) => l.split(/\s+/)[0] === id)) found.push(`snapshot ${id}`);
   if (shimPids(bundle).length > 0) found.push(`shim process for ${id}`);
+  let units: string[] = [];
+  await eventually(async () => (units = await unitLeftovers(id)).length === 0, unitsWithinMs);
+  return [...found, ...units];
+}
+
+/** A container's scope (unless inactive), its cgroup directories and its machine. */
+async function unitLeftovers(id: string): Promise<string[]> {
+  const found: string[] = [];
+  const { systemd: sd, machined: md } = bus();
+  const unit = await sd.unitState(`containerd-${id}.scope`);
+  if (unit && unit.activeState !== 'inactive') found.push(`scope containerd-${id}.scope is ${unit.activeState}`);
+  if (await md.getMachine(id)) found.push(`machine ${id}`);
+  for (const dir of scopeCgroupDirs(`containerd-${id}.scope`)) found.push(`cgroup ${dir}`);
   return found;
 }
 

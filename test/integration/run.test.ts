@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { readCgroupLimits } from '../../src/systemd/cgroupfs.js';
-import { BUSYBOX, BUSYBOX_ARCHIVE, bus, cgroupV2, closeBus, ctr, ctrTs, eventually, leftovers, sh, systemdAvailable } from './helpers.js';
+import { DaemonClient } from '../../src/cli/client.js';
+import { BUSYBOX, BUSYBOX_ARCHIVE, SOCKET, bus, cgroupV2, closeBus, ctr, ctrTs, eventually, leftovers, sh, systemdAvailable } from './helpers.js';
 
 /**
  * The foundation slice end to end against the real systemd, D-Bus,
@@ -123,6 +124,41 @@ describe('containers as systemd scopes (integration)', function () {
       expect((await ctrTs(['containers', 'rm', id])).exitCode).to.equal(0);
       expect(await leftovers(id)).to.deep.equal([]);
     });
+  });
+
+  it('runs the same id again at once after a delete, while the old scope and machine may still be winding down', async () => {
+    // A delete answers before systemd and machined have finished with the old scope and machine
+    // (same names as the next task's): the next create must wait for them, and their release must
+    // never reach the new container.
+    const id = 'again-1';
+    for (let i = 0; i < 4; i++) {
+      const r = await ctrTs(['run', '--rm', BUSYBOX, id, 'true']);
+      expect(r.exitCode, `run ${i}: ${r.stderr}`).to.equal(0);
+    }
+    expect((await ctrTs(['run', '-d', BUSYBOX, id, 'sleep', '300'])).exitCode).to.equal(0);
+    const client = new DaemonClient(SOCKET, 'default');
+    try {
+      for (let i = 0; i < 3; i++) {
+        // Exit, delete and the next create back to back, as in a `run --rm` loop but without a CLI's start-up.
+        const exited = client.call('tasks', 'Wait', { container_id: id });
+        await client.call('tasks', 'Kill', { container_id: id, signal: 9 });
+        await exited;
+        await client.call('tasks', 'Delete', { container_id: id });
+        const { pid } = await client.call('tasks', 'Create', { container_id: id });
+        await client.call('tasks', 'Start', { container_id: id });
+        await new Promise((r) => setTimeout(r, 500)); // time for a late release of the old scope or machine to do harm
+        expect((await bus().machined.getMachine(id))?.leader, `the new machine (round ${i})`).to.equal(pid);
+        expect(await bus().systemd.getUnitByPid(pid)).to.equal(`containerd-${id}.scope`);
+        expect((await bus().systemd.unitState(`containerd-${id}.scope`))?.activeState).to.equal('active');
+      }
+    } finally {
+      client.close();
+      await ctrTs(['tasks', 'kill', '--signal', 'KILL', id]);
+      await eventually(async () => /STOPPED/.test((await ctrTs(['tasks', 'ls'])).stdout));
+      await ctrTs(['tasks', 'rm', id]);
+      await ctrTs(['containers', 'rm', id]);
+    }
+    expect(await leftovers(id)).to.deep.equal([]);
   });
 
   it('undoes only what it made when the snapshot or the container record already exists (Prepare and Create run at once)', async () => {

@@ -138,7 +138,11 @@ export class TaskHost {
 
   /** The machine registration and the rootfs mount, side by side: neither needs the other, nor runc's delete, to have finished. */
   async releaseMachineAndMount(task: Task): Promise<void> {
-    await Promise.all([this.releaseMachine(task), unmountAll(path.join(task.bundle, 'rootfs'))]);
+    await Promise.all([this.releaseMachine(task), this.unmountRootfs(task)]);
+  }
+
+  unmountRootfs(task: Task): Promise<void> {
+    return unmountAll(path.join(task.bundle, 'rootfs'));
   }
 
   /** Terminates the task's machine once (at the container's exit, or else at delete); never fails. */

@@ -56,6 +56,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   private readonly tasks = new Map<string, Task>();
   private readonly creating = new Set<string>();
   private readonly shims: ShimLauncher;
+  /** Scope and machine releases of deleted tasks still under way, by `<namespace>/<id>` (see delete). */
+  private readonly releasing = new Map<string, Promise<void>>();
   private readonly host: TaskHost;
   /** The last create queued per shim group (`<namespace>/<group>`). */
   private readonly groupLocks = new Map<string, Promise<void>>();
@@ -114,7 +116,8 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       const groupShim = group ? this.liveGroupMember(namespace, group)?.shim : undefined;
       const [rootfs, , { shim, placed }] = await allOrFirstFailure([
         this.host.mountRootfs(namespace, container.snapshotKey, opts.rootfs, spec, bundle, cleanup),
-        this.host.clearStaleScope(scope),
+        // A deleted task of the same id may still be releasing this scope and machine name.
+        (this.releasing.get(key) ?? Promise.resolve()).then(() => this.host.clearStaleScope(scope)),
         placeShim({ launcher: this.shims, systemd: this.d.systemd, config: this.d.config }, { namespace, id, bundle, runtime, group }, groupShim, cleanup),
       ] as const);
       timer.mark('rootfs+stale-scope+shim');
@@ -273,7 +276,18 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     return this.get(namespace, id).shim.call('state', {});
   }
 
-  /** Deletes a stopped (or never started) task and everything it held. */
+  /**
+   * Deletes a stopped (or never started) task and everything it held. The
+   * answer waits for what the container record and a next task need gone:
+   * runc's state, the shim, the rootfs mount and the bundle. The scope and
+   * the machine are systemd's and machined's to wind down, and they are
+   * already going (machined's release began at the exit; systemd stops an
+   * emptied scope by itself): waiting for them cost 2-20 ms of every
+   * `run --rm`, spent queued behind systemd's own clean-up of the
+   * container's cgroups. They finish in the background, a new task with
+   * the same id waits for them (same unit and machine names), and the
+   * daemon's stop waits for them too.
+   */
   async delete(namespace: string, id: string): Promise<ExitInfo> {
     const task = this.get(namespace, id);
     // The release below must not start on a live task. An exit the shim reported is final;
@@ -285,28 +299,49 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
       }
     }
     const timer = new StepTimer();
-    // runc's delete and the host-side release touch different things (runc's state and
-    // cgroup; machined, the rootfs mount): side by side. The scope goes after runc's delete.
-    // A failed runtime delete keeps the task (a retry finishes the job); nothing is left half-awaited.
-    const [runtime, host] = await Promise.allSettled([
+    // runc's delete and the unmount touch different things (runc's state and cgroup; the
+    // rootfs mount): side by side. A failed runtime delete keeps the task (a retry finishes
+    // the job); nothing is left half-awaited.
+    const [runtime, unmounted] = await Promise.allSettled([
       task.shim.call('delete', {}).then(async (e) => {
         timer.mark('runtime-delete');
         this.tasks.delete(`${task.namespace}/${task.id}`); // before the shim goes: not a lost shim
-        await Promise.all([this.stopShim(task), this.host.stopScope(task.scope).catch(() => {})]);
+        await this.stopShim(task);
         return e;
       }),
-      this.host.releaseMachineAndMount(task),
+      this.host.unmountRootfs(task),
     ]);
     if (runtime.status === 'rejected') throw runtime.reason;
-    if (host.status === 'rejected') throw host.reason;
+    // The scope goes after runc's delete (which removed the container's cgroups).
+    this.releaseUnits(task);
+    if (unmounted.status === 'rejected') throw unmounted.reason;
     const exit = runtime.value;
-    timer.mark('release');
+    timer.mark('shim+unmount');
     const lastOfGroup = ![...this.tasks.values()].some((t) => t.namespace === task.namespace && t.group !== undefined && t.group === task.group);
     await this.host.removeBundle(task, lastOfGroup);
     timer.mark('bundle');
     this.d.events.publish(namespace, 'taskDelete', { container_id: id, id, pid: exit.pid, exit_status: exit.status, exited_at: toTimestamp(new Date(exit.exitedAt)) });
     this.d.log.info('task deleted', { namespace, id, status: exit.status, ...timer.summary() });
     return exit;
+  }
+
+  /** Stops a deleted task's scope and ends its machine, in the background (see delete). Never fails. */
+  private releaseUnits(task: Task): void {
+    const key = `${task.namespace}/${task.id}`;
+    const releasing: Promise<void> = Promise.all([this.host.releaseMachine(task), this.host.stopScope(task.scope)])
+      .then(
+        () => {},
+        (err) => this.d.log.warn('stopping a deleted task\'s scope failed', { namespace: task.namespace, id: task.id, scope: task.scope, error: String(err) }),
+      )
+      .finally(() => {
+        if (this.releasing.get(key) === releasing) this.releasing.delete(key);
+      });
+    this.releasing.set(key, releasing);
+  }
+
+  /** Resolves once every deleted task's scope and machine are released (the daemon's stop waits for this). */
+  async settled(): Promise<void> {
+    await Promise.all(this.releasing.values());
   }
 
   /** Lets the deleted task's shim go: back to the launcher as the next standby if it serves no one else, else shut down. */
