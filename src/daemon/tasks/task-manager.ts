@@ -339,9 +339,17 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     this.releasing.set(key, releasing);
   }
 
-  /** Resolves once every deleted task's scope and machine are released (the daemon's stop waits for this). */
-  async settled(): Promise<void> {
-    await Promise.all(this.releasing.values());
+  /**
+   * Resolves once every deleted task's scope and machine are released, or
+   * after `withinMs`: the daemon's stop waits for this, but not for a
+   * systemd that does not answer (the next start's stray-unit check finds
+   * what is left).
+   */
+  async settled(withinMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
+    await Promise.race([Promise.all(this.releasing.values()), late]);
+    clearTimeout(timer);
   }
 
   /** Lets the deleted task's shim go: back to the launcher as the next standby if it serves no one else, else shut down. */
