@@ -1,9 +1,23 @@
 import * as grpc from '@grpc/grpc-js';
-import { parseProtos, resolveProtoDir, servicesOf } from './proto.js';
+import protobuf from 'protobufjs';
+import { parseProtos, readCompiledDescriptor, resolveProtoDir, servicesOf, writeCompiledDescriptor } from './proto.js';
 import type { Descriptor } from './proto-types.js';
 
-/** containerd-ts's own gRPC extensions (proto/containerd-ts), loaded beside containerd's API. */
-const FILE = 'containerd-ts/services/images/v1/import.proto';
+/**
+ * containerd-ts's own gRPC extensions (package containerd_ts.services.images.v1)
+ * that only image import and pull use, kept out of the API's descriptor so
+ * that the CLI's other commands do not carry them. The build compiles them
+ * into dist/proto-ext.json (see writeCompiledExtensions).
+ */
+const FILES = ['containerd-ts/services/images/v1/import.proto', 'containerd-ts/services/images/v1/pull.proto'] as const;
+/** What FILES import: a change there makes the compiled descriptor stale too. */
+const IMPORTED = ['github.com/containerd/containerd/api/types/descriptor.proto'] as const;
+const DESCRIPTOR = 'proto-ext.json';
+
+/** Compiles FILES into dist/proto-ext.json (run by `npm run build`). */
+export function writeCompiledExtensions(): string {
+  return writeCompiledDescriptor(DESCRIPTOR, parseProtos(resolveProtoDir(), FILES));
+}
 
 export interface ImportRequest {
   options?: { snapshotter: string; skip_unpack: boolean; platform?: string; all_platforms?: boolean };
@@ -14,25 +28,32 @@ export interface ImportResponse {
   images: Array<{ name: string; target: Descriptor | null }>;
 }
 
-const loaded = new Map<string, grpc.ServiceClientConstructor>();
+/** dist/proto-ext.json's text in the daemon's bundle (as CONTAINERD_TS_PROTO_API in proto.ts); not defined elsewhere. */
+declare const CONTAINERD_TS_PROTO_EXT: string | undefined;
+
+type ExtensionPackage = { containerd_ts: { services: { images: { v1: Record<string, grpc.ServiceClientConstructor> } } } };
+let loaded: ExtensionPackage | undefined;
 
 /**
- * Loads one of our extension services (package containerd_ts.services.images.v1)
- * once: parsed by protobufjs into the definitions proto.ts builds for the
- * containerd API (proto-loader's own loading was ~30 ms of each daemon start).
+ * Loads our extension services once into definitions like those proto.ts
+ * makes for the containerd API: from the compiled descriptor (parsing the
+ * .proto files, the fallback, was ~10 ms of each daemon start), with the
+ * protobufjs types built at the first message.
  */
-function extensionService(file: string, name: 'ImageImport' | 'ImagePull'): grpc.ServiceClientConstructor {
-  let ctor = loaded.get(name);
-  if (!ctor) {
-    const def = servicesOf(parseProtos(resolveProtoDir(), [file]));
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { containerd_ts: { services: { images: { v1: Record<string, grpc.ServiceClientConstructor> } } } };
-    ctor = pkg.containerd_ts.services.images.v1[name]!;
-    loaded.set(name, ctor);
+function extensionService(name: 'ImageImport' | 'ImagePull'): grpc.ServiceClientConstructor {
+  if (!loaded) {
+    const compiled = typeof CONTAINERD_TS_PROTO_EXT === 'string'
+      ? (JSON.parse(CONTAINERD_TS_PROTO_EXT) as protobuf.INamespace)
+      : readCompiledDescriptor(resolveProtoDir(), DESCRIPTOR, [...FILES, ...IMPORTED]);
+    let root: protobuf.Root | undefined;
+    const types = () => (root ??= compiled ? protobuf.Root.fromJSON(compiled) : parseProtos(resolveProtoDir(), FILES));
+    const def = servicesOf(compiled ?? types().toJSON({ keepComments: false }), types);
+    loaded = grpc.loadPackageDefinition(def) as unknown as ExtensionPackage;
   }
-  return ctor;
+  return loaded.containerd_ts.services.images.v1[name]!;
 }
 
-const importConstructor = () => extensionService(FILE, 'ImageImport');
+const importConstructor = () => extensionService('ImageImport');
 
 /** The service definition the daemon registers. */
 export function imageImportServiceDefinition(): grpc.ServiceDefinition {
@@ -48,8 +69,6 @@ export function importClient(address: string): grpc.Client & {
 }
 
 /* ---- ImagePull (proto/containerd-ts/services/images/v1/pull.proto): daemon-side pull with progress ---- */
-
-const PULL_FILE = 'containerd-ts/services/images/v1/pull.proto';
 
 export interface PullRequest {
   ref: string;
@@ -77,7 +96,7 @@ export interface PullResponse {
   event?: 'progress' | 'result';
 }
 
-const pullConstructor = () => extensionService(PULL_FILE, 'ImagePull');
+const pullConstructor = () => extensionService('ImagePull');
 
 /** The ImagePull service definition the daemon registers. */
 export function imagePullServiceDefinition(): grpc.ServiceDefinition {

@@ -2,7 +2,7 @@
  * Loader for the containerd 1.6 v1 API protos in proto/.
  *
  * - loadContainerdApi(): grpc-js service definitions and client constructors
- *   (via @grpc/proto-loader), loaded once and cached.
+ *   (with @grpc/proto-loader's object conventions), loaded once and cached.
  * - encodeMessage()/decodeMessage(): protobufjs (de)serialization of any message
  *   in proto/ by full name, for google.protobuf.Any payloads (runc options,
  *   events, ...). Decoded objects have the same shape as proto-loader produces.
@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import {
   SERVICE_FULL_NAMES,
@@ -174,13 +174,15 @@ function isServiceClientConstructor(v: unknown): v is grpc.ServiceClientConstruc
   return typeof v === 'function' && 'service' in v && typeof (v as { service: unknown }).service === 'object';
 }
 
-/** Loads (once) all protos with @grpc/proto-loader and returns the services. */
+/**
+ * Loads (once) the API's services. Their definitions come from the
+ * descriptor's JSON; the protobufjs types behind their (de)serializers are
+ * built with the first message (see servicesOf).
+ */
 export function loadContainerdApi(): ContainerdApi {
   if (cachedApi) return cachedApi;
-  const protoDir = resolveProtoDir();
-  const packageDefinition = readCompiledProtos(protoDir)
-    ? servicesOf(loadProtoRoot())
-    : protoLoader.loadSync([...PROTO_FILES], { ...LOADER_OPTIONS, includeDirs: [protoDir] });
+  const json = compiledApi() ?? loadProtoRoot().toJSON({ keepComments: false });
+  const packageDefinition = servicesOf(json, loadProtoRoot);
   const grpcObject = grpc.loadPackageDefinition(packageDefinition);
   const services = {} as Record<ServiceName, ServiceEntry<unknown>>;
   for (const [short, fullName] of Object.entries(SERVICE_FULL_NAMES) as [ServiceName, string][]) {
@@ -193,7 +195,10 @@ export function loadContainerdApi(): ContainerdApi {
     };
   }
   cachedApi = {
-    protoDir,
+    // Looked up when asked: the daemon's bundle carries the descriptor and needs no proto/.
+    get protoDir() {
+      return resolveProtoDir();
+    },
     packageDefinition,
     grpcObject,
     services: services as unknown as ContainerdServices,
@@ -202,34 +207,38 @@ export function loadContainerdApi(): ContainerdApi {
 }
 
 /**
- * The services of `root` as grpc-js wants them, with proto-loader's
- * conversions (fromObject/encode; decode/toObject with LOADER_OPTIONS),
- * built on the one root the daemon already holds for Any payloads.
- * proto-loader's fromJSON parsed the descriptor a second time and built a
- * reflection descriptor of every message (~100 ms of each daemon start);
- * nothing here uses reflection, so message types are left out.
+ * The services of the descriptor `json` as grpc-js wants them, with
+ * proto-loader's conversions (fromObject/encode; decode/toObject with
+ * LOADER_OPTIONS) on the protobufjs types of `types()`, which is called with
+ * the first message a method (de)serializes: building the API's types
+ * (fromJSON and resolveAll, ~30-45 ms) is then no part of a daemon's start
+ * (the daemon builds them right after it says it is ready). proto-loader's
+ * own loading parsed the descriptor a second time and built a reflection
+ * descriptor of every message (~100 ms of each daemon start); nothing here
+ * uses reflection, so message types are left out.
  */
-export function servicesOf(root: protobuf.Root): protoLoader.PackageDefinition {
+export function servicesOf(json: protobuf.INamespace, types: () => protobuf.Root): protoLoader.PackageDefinition {
   const definition: protoLoader.PackageDefinition = {};
-  const visit = (ns: protobuf.NamespaceBase): void => {
-    for (const nested of ns.nestedArray) {
-      if (nested instanceof protobuf.Service) definition[nested.fullName.slice(1)] = serviceDefinition(nested);
-      else if (nested instanceof protobuf.Namespace) visit(nested);
+  const visit = (nested: Record<string, protobuf.AnyNestedObject> | undefined, scope: string): void => {
+    for (const [name, node] of Object.entries(nested ?? {})) {
+      const fullName = scope ? `${scope}.${name}` : name;
+      if ('methods' in node) definition[fullName] = serviceDefinition(fullName, node, types);
+      else if ('nested' in node) visit(node.nested, fullName);
     }
   };
-  visit(root);
+  visit(json.nested, '');
   return definition;
 }
 
-function serviceDefinition(service: protobuf.Service): protoLoader.ServiceDefinition {
+function serviceDefinition(serviceName: string, service: protobuf.IService, types: () => protobuf.Root): protoLoader.ServiceDefinition {
   const methods: Record<string, protoLoader.MethodDefinition<object, object>> = {};
-  const serviceName = service.fullName.slice(1);
-  for (const method of service.methodsArray) {
-    method.resolve();
-    const request = method.resolvedRequestType!;
-    const response = method.resolvedResponseType!;
-    methods[method.name] = {
-      path: `/${serviceName}/${method.name}`,
+  for (const [name, method] of Object.entries(service.methods)) {
+    let resolved: protobuf.Method | undefined;
+    const resolve = () => (resolved ??= types().lookupService(serviceName).methods[name]!.resolve() as protobuf.Method);
+    const request = () => resolve().resolvedRequestType!;
+    const response = () => resolve().resolvedResponseType!;
+    methods[name] = {
+      path: `/${serviceName}/${name}`,
       requestStream: Boolean(method.requestStream),
       responseStream: Boolean(method.responseStream),
       requestSerialize: serializer(request),
@@ -237,7 +246,7 @@ function serviceDefinition(service: protobuf.Service): protoLoader.ServiceDefini
       responseSerialize: serializer(response),
       responseDeserialize: deserializer(response),
       // grpc-js also looks an implementation up by this name (proto-loader's camelCase of it).
-      originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
+      originalName: name.charAt(0).toLowerCase() + name.slice(1),
       requestType: messageDefinition(request),
       responseType: messageDefinition(response),
       options: {},
@@ -246,20 +255,24 @@ function serviceDefinition(service: protobuf.Service): protoLoader.ServiceDefini
   return methods as protoLoader.ServiceDefinition;
 }
 
-function serializer(type: protobuf.Type): (value: object) => Buffer {
+function serializer(type: () => protobuf.Type): (value: object) => Buffer {
   return (value) => {
-    if (Array.isArray(value)) throw new Error(`cannot serialize an array as ${type.name}`);
+    if (Array.isArray(value)) throw new Error(`cannot serialize an array as ${type().name}`);
+    const t = type();
     // protobufjs writes into a Buffer under Node: no copy.
-    return type.encode(type.fromObject(value)).finish() as Buffer;
+    return t.encode(t.fromObject(value)).finish() as Buffer;
   };
 }
 
-function deserializer(type: protobuf.Type): (buf: Buffer) => object {
-  return (buf) => type.toObject(type.decode(buf), CONVERSION_OPTIONS);
+function deserializer(type: () => protobuf.Type): (buf: Buffer) => object {
+  return (buf) => {
+    const t = type();
+    return t.toObject(t.decode(buf), CONVERSION_OPTIONS);
+  };
 }
 
 /** What grpc-js keeps of a message type: its conversions (no reflection descriptor). */
-function messageDefinition(type: protobuf.Type): object {
+function messageDefinition(type: () => protobuf.Type): object {
   return { format: 'Protocol Buffer 3 DescriptorProto', type: {}, fileDescriptorProtos: [], serialize: serializer(type), deserialize: deserializer(type) };
 }
 
@@ -272,14 +285,10 @@ let cachedRoot: protobuf.Root | undefined;
 /** The protobufjs Root holding every message of proto/ plus the well-known types (cached). */
 export function loadProtoRoot(): protobuf.Root {
   if (cachedRoot) return cachedRoot;
-  const protoDir = resolveProtoDir();
-  const json = readCompiledProtos(protoDir);
-  if (json) {
-    // Types resolve on first use: the build checked this descriptor whole (resolveAll of it was ~40 ms a start).
-    cachedRoot = protobuf.Root.fromJSON(json);
-    return cachedRoot;
-  }
-  return (cachedRoot = parseProtoFiles(protoDir));
+  const json = compiledApi();
+  // From the descriptor the build wrote and checked whole; fromJSON resolves every type (its resolveAll).
+  cachedRoot = json ? protobuf.Root.fromJSON(json) : parseProtoFiles(resolveProtoDir());
+  return cachedRoot;
 }
 
 /** Parses proto/ (the slow path: about 80 ms), used when no compiled JSON is up to date. */
@@ -303,28 +312,53 @@ export function parseProtos(protoDir: string, files: readonly string[]): protobu
   return root;
 }
 
-/** The compiled descriptor written at build time (every CLI call and daemon start skips parsing). */
-const compiledPath = (protoDir: string) => path.join(path.dirname(protoDir), 'dist', 'proto-api.json');
+/** Where the build writes a compiled descriptor (`dist/<name>`, beside proto/). */
+const compiledPath = (protoDir: string, name: string) => path.join(path.dirname(protoDir), 'dist', name);
+
+/** The API's compiled descriptor (every CLI call and daemon start skips parsing). */
+const API_DESCRIPTOR = 'proto-api.json';
 
 /** Writes the compiled descriptor from proto/ (run by `npm run build`). */
 export function writeCompiledProtos(): string {
-  const protoDir = resolveProtoDir();
-  const file = compiledPath(protoDir);
+  return writeCompiledDescriptor(API_DESCRIPTOR, parseProtoFiles(resolveProtoDir()));
+}
+
+/** Writes `root` (parsed from proto/) as the compiled descriptor dist/`name`. */
+export function writeCompiledDescriptor(name: string, root: protobuf.Root): string {
+  const file = compiledPath(resolveProtoDir(), name);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(parseProtoFiles(protoDir).toJSON({ keepComments: false })));
+  fs.writeFileSync(file, JSON.stringify(root.toJSON({ keepComments: false })));
   return file;
 }
 
-/** The compiled descriptor, if it is newer than every proto file (a stale one is ignored). */
-function readCompiledProtos(protoDir: string): protobuf.INamespace | undefined {
-  const file = compiledPath(protoDir);
+/**
+ * dist/proto-api.json's text, put into the daemon's bundle by its build
+ * (scripts/esbuild/build-cli.mjs); not defined when running from dist/src.
+ */
+declare const CONTAINERD_TS_PROTO_API: string | undefined;
+
+/** The API's compiled descriptor, read once (undefined when it is missing or stale). */
+let compiledJson: protobuf.INamespace | null | undefined;
+function compiledApi(): protobuf.INamespace | undefined {
+  if (compiledJson === undefined) {
+    // The bundle's own copy matches the code it was built with: no file to read, no stat of every .proto (~3 ms a start).
+    compiledJson = typeof CONTAINERD_TS_PROTO_API === 'string'
+      ? (JSON.parse(CONTAINERD_TS_PROTO_API) as protobuf.INamespace)
+      : (readCompiledDescriptor(resolveProtoDir(), API_DESCRIPTOR, PROTO_FILES) ?? null);
+  }
+  return compiledJson ?? undefined;
+}
+
+/** The compiled descriptor dist/`name`, if it is newer than each of `files` (a stale one is ignored). */
+export function readCompiledDescriptor(protoDir: string, name: string, files: readonly string[]): protobuf.INamespace | undefined {
+  const file = compiledPath(protoDir, name);
   let built: number;
   try {
     built = fs.statSync(file).mtimeMs;
   } catch {
     return undefined;
   }
-  if (PROTO_FILES.some((f) => fs.statSync(path.join(protoDir, f)).mtimeMs > built)) return undefined;
+  if (files.some((f) => fs.statSync(path.join(protoDir, f)).mtimeMs > built)) return undefined;
   return JSON.parse(fs.readFileSync(file, 'utf8')) as protobuf.INamespace;
 }
 

@@ -181,6 +181,15 @@ export class SystemBus {
     await this.runHook(conn, key);
   }
 
+  /**
+   * Opens the connection ahead of the first call (a call opens it anyway),
+   * so that its handshake overlaps other work. Never throws: a failure is the
+   * next call's to report.
+   */
+  warmUp(): void {
+    this.connection().catch(() => undefined);
+  }
+
   /** Closes the connection for good; pending and later calls fail with Unavailable. */
   close(): void {
     this.closed = true;

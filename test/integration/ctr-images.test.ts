@@ -11,7 +11,7 @@ import { loadContainerdApi } from '../../src/proto.js';
 import type { ContentClient, Init, WriteContentRequest, WriteContentResponse } from '../../src/proto-types.js';
 import { REGISTRY_BIN, startRegistry, type Registry } from '../support/registry.js';
 import { pushBlob, pushImage, pushManifest, type PushTarget } from '../support/registry-push.js';
-import { REPO, SOCKET, closeBus, ctr, ctrTs, eventually, leftovers, systemdAvailable } from './helpers.js';
+import { REPO, SOCKET, closeBus, ctr, ctrTs, eventually, killDaemon, leftovers, systemdAvailable } from './helpers.js';
 import { layerOf, randomTarEntry as randomEntry, sha256 } from '../support/layers.js';
 
 /**
@@ -247,7 +247,7 @@ describe('the real ctr against containerd-ts: pull, run, export/import, rm and g
     const digest = sha256(data);
     const first = writeStream('ctrimg-resume');
     await first.send({ action: 'WRITE', ref: 'ctrimg-partial', total: String(data.length), expected: digest, data: data.subarray(0, 100_000) });
-    await execa('systemctl', ['kill', '--signal=SIGKILL', '--kill-who=main', 'containerd-ts']);
+    await killDaemon();
     first.abandon();
     // systemd restarts the daemon (Restart=always); wait for it to answer.
     expect(await eventually(async () => (await ctr(['version'])).exitCode === 0, 30_000)).to.equal(true);

@@ -38,6 +38,17 @@ export async function sh(cmd: string, args: string[]): Promise<Result> {
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * SIGKILLs the daemon, which systemd then starts again (Restart=always).
+ * Its start-rate counter is reset first: systemd refuses a sixth start within
+ * 10 s (StartLimitBurst=5), which the restarts of the tests just before can
+ * reach now that a start takes ~150 ms, and the unit would stay down.
+ */
+export async function killDaemon(): Promise<void> {
+  await sh('systemctl', ['reset-failed', 'containerd-ts']);
+  await sh('systemctl', ['kill', '--kill-who=main', '--signal=SIGKILL', 'containerd-ts']);
+}
+
 let systemd: Systemd | undefined;
 let machined: Machined | undefined;
 /** The test's own D-Bus clients (the same module the daemon uses, a separate connection). */

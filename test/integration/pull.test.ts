@@ -11,7 +11,7 @@ import { startThrottleProxy } from '../support/registry-proxy.js';
 import { randomLayer as randomLayerOf, sha256 } from '../support/layers.js';
 import { execa } from 'execa';
 import { CTR_TS } from './helpers.js';
-import { REPO, closeBus, ctrTs, leftovers, systemdAvailable } from './helpers.js';
+import { REPO, closeBus, ctrTs, killDaemon, leftovers, systemdAvailable } from './helpers.js';
 
 /**
  * `ctr-ts images pull` against Debian's docker-registry on loopback, in the
@@ -174,7 +174,7 @@ describe('image pull from a registry (integration)', function () {
       const name = `${proxy.host}/test/big:latest`;
       const first = execa(CTR_TS, ['images', 'pull', name], { reject: false });
       await until('a partial layer', () => ingestSize(ingest) > 1024 * 1024);
-      await execa('systemctl', ['kill', '--signal=SIGKILL', '--kill-who=main', 'containerd-ts']);
+      await killDaemon();
       const r1 = await first;
       expect(r1.exitCode).to.not.equal(0);
       const partial = ingestSize(ingest);

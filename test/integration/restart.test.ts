@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctrTs, eventually, leftovers, sh, STATE, systemdAvailable } from './helpers.js';
+import { BUSYBOX, BUSYBOX_ARCHIVE, bus, closeBus, ctrTs, eventually, killDaemon, leftovers, sh, STATE, systemdAvailable } from './helpers.js';
 
 /** Tasks outlive the daemon: restarts, shims that die, a daemon killed mid-create. */
 describe('daemon restarts and lost shims (integration)', function () {
@@ -79,9 +79,9 @@ describe('daemon restarts and lost shims (integration)', function () {
     const ids = ['crash-1', 'crash-2', 'crash-3'];
     const runs = ids.map((id) => ctrTs(['run', '-d', BUSYBOX, id, 'sleep', '300']));
     await new Promise((r) => setTimeout(r, 250));
-    await sh('systemctl', ['kill', '--kill-who=main', '--signal=SIGKILL', 'containerd-ts']);
+    await killDaemon();
     await Promise.all(runs);
-    await eventually(async () => (await sh('systemctl', ['is-active', 'containerd-ts'])).stdout.trim() === 'active', 15_000);
+    expect(await eventually(async () => (await sh('systemctl', ['is-active', 'containerd-ts'])).stdout.trim() === 'active', 15_000), 'the daemon back').to.equal(true);
     for (const id of ids) {
       const row = await taskRow(id);
       if (row) {

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ShimClient, type ShimConnection } from '../../shim/client.js';
 import type { ExitInfo } from '../../shim/protocol.js';
@@ -11,6 +10,7 @@ import { killStrayShims } from './stray-shims.js';
 import { cleanStrayUnits } from './stray-units.js';
 import type { Task } from './task.js';
 import type { TaskHost } from './task-host.js';
+import { StepTimer } from './step-timer.js';
 import { readExitRecord, readTaskRecord, type TaskRecord } from './task-record.js';
 
 export interface RecoveryDeps {
@@ -35,7 +35,9 @@ export interface RecoveryDeps {
  * shims no task owns killed (stray-shims.ts).
  */
 export async function recoverTasks(d: RecoveryDeps): Promise<void> {
+  const timer = new StepTimer();
   const { found, debris } = await findTasks(d.stateDir);
+  timer.mark('find');
   for (const f of found) {
     const { namespace, id, pid, scope, machine, stdio, runtime, group } = f.record;
     const shim = f.shim ?? new LostShim(id, f.bundle, f.exit ?? lostExit(pid), d.host.runcFor(namespace, runtime));
@@ -45,9 +47,15 @@ export async function recoverTasks(d: RecoveryDeps): Promise<void> {
       task.exit ??= lostExit(pid);
       await d.host.release(task, true);
     }
-    d.log.info('task recovered', { namespace, id, pid, shim: f.shim ? 'connected' : 'gone', status: task.exit?.status });
+    // A running task found again is the usual case: one line each only at debug (the summary below counts them).
+    // Fifty journal lines were journald's work on the other CPU while the shims answered.
+    const fields = { namespace, id, pid, shim: f.shim ? 'connected' : 'gone', status: task.exit?.status };
+    if (f.shim && !task.exit) d.log.debug('task recovered', fields);
+    else d.log.info('task recovered', fields);
   }
+  timer.mark('adopt');
   for (const bundle of debris) await d.host.removeDebris(bundle);
+  timer.mark('debris');
   await cleanStrayUnits({
     systemd: d.systemd,
     machined: d.machined,
@@ -55,7 +63,11 @@ export async function recoverTasks(d: RecoveryDeps): Promise<void> {
     stateDir: d.stateDir,
     runcDelete: (namespace, id) => d.host.forceDeleteWithoutBundle(namespace, id),
   }, d.ownedUnits());
+  timer.mark('stray-units');
   await killStrayShims({ systemd: d.systemd, log: d.log }, d.ownedShimHomes());
+  timer.mark('stray-shims');
+  const running = found.filter((f) => f.shim && !f.exit).length;
+  d.log.info('tasks recovered', { count: found.length, running, ...timer.summary() });
 }
 
 /** The exit reported for a task whose shim was gone when the daemon started and left no exit record. */
@@ -81,10 +93,10 @@ export interface FoundTask {
 export async function findTasks(stateDir: string): Promise<{ found: FoundTask[]; debris: string[] }> {
   const root = path.join(stateDir, 'tasks');
   const bundles: string[] = [];
-  for (const ns of await list(root)) for (const id of await list(path.join(root, ns))) bundles.push(path.join(root, ns, id));
+  for (const ns of list(root)) for (const id of list(path.join(root, ns))) bundles.push(path.join(root, ns, id));
   // Shims answer independently: asking them all at once keeps a restart with many containers short.
   const results = await mapLimit(bundles, 16, async (bundle) => {
-    const record = await readTaskRecord(bundle);
+    const record = readTaskRecord(bundle);
     if (!record) return { debris: bundle };
     const shim = await ShimClient.connect(bundle).catch(() => undefined);
     if (shim) {
@@ -124,9 +136,10 @@ function readShimPid(bundle: string): number {
   }
 }
 
-async function list(dir: string): Promise<string[]> {
+/** Synchronous: the state dir is a tmpfs (/run). */
+function list(dir: string): string[] {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch {
     return [];
   }

@@ -5,14 +5,19 @@
  * the Authorizer, retries with backoff on 429/5xx and connection errors,
  * and redirects followed by hand so credentials never leave their origin.
  */
+import { createRequire } from 'node:module';
 import { rootCertificates } from 'node:tls';
 import type { Agent, Dispatcher } from 'undici';
 
 type Undici = typeof import('undici');
 let loaded: Undici | undefined;
-/** undici loads with the first registry request: at daemon start it was ~35 ms of compiling for what only pulls use. */
+/**
+ * undici loads with the first registry request: at daemon start it was ~35 ms of compiling for what only pulls use.
+ * By require, not import(): the daemon's bundle runs from V8's code cache, where import() has no loader,
+ * and the build leaves a createRequire()'d package out of the bundle.
+ */
 async function undici(): Promise<Undici> {
-  return (loaded ??= await import('undici'));
+  return (loaded ??= createRequire(import.meta.url)('undici') as Undici);
 }
 import { failedPrecondition, invalidArgument, isRuntimeError, unavailable } from '../../errors.js';
 import { Authorizer, type CredentialsHint, type TokenHttp } from './auth.js';
