@@ -61,7 +61,7 @@ export class InitProcess implements InitActions {
     // runc has sent the pty master by the time create returns; a failure here leaves a created task to delete.
     await io.created();
     const stateDir = this.runc.stateDir(this.id);
-    if (stateDir) this.cgroupPaths = await readCgroupPaths(stateDir);
+    if (stateDir) this.cgroupPaths = await readCgroupPaths(stateDir, this.runc.systemdDriver);
     this.memoryCgroup = await memoryCgroupOf(this.pid);
     this.oomKillsAtStart = await readOomKills(this.memoryCgroup);
     if (this.memoryCgroup) this.oomWatch = this.watchOom(this.memoryCgroup, this.oomKillsAtStart);
@@ -116,7 +116,7 @@ export class InitProcess implements InitActions {
   async runtimeDeleteStopped() {
     await this.cgroupsRemoved;
     const stateDir = this.runc.stateDir(this.id);
-    if (stateDir && (await deleteStoppedDirectly(stateDir, this.bundle))) return;
+    if (stateDir && (await deleteStoppedDirectly(stateDir, this.bundle, this.runc.systemdDriver))) return;
     await this.runc.delete(this.id, this.bundle, true);
     // runc without its state (removed by hand, say) left the cgroups it made itself.
     if (this.cgroupPaths) {

@@ -19,10 +19,11 @@ import { failedPrecondition, RuntimeError } from '../errors.js';
  * "created". runc 1.1 runs poststart hooks in create, not in start.
  *
  * delete of a stopped container: `runc delete` stops the unit (the daemon
- * stops the scope itself right after the shim's delete), removes every
+ * stops the scope itself after the shim's delete), removes every
  * directory in state.json's `cgroup_paths` (sub-cgroups first, retrying
- * while the last processes of the pid namespace die), removes the state
- * directory and runs poststop hooks. A spec with poststop hooks, without a
+ * while the last processes of the pid namespace die; here less systemd's
+ * own hierarchies under the systemd driver, see cgroupDirsToRemove), removes
+ * the state directory and runs poststop hooks. A spec with poststop hooks, without a
  * pid namespace of its own (runc then kills what is left in the cgroup) or
  * with Intel RDT goes to runc.
  */
@@ -99,7 +100,7 @@ interface SpecForDelete {
  * directory. False when runc must do it (see above) or the state is not
  * runc's layout.
  */
-export async function deleteStoppedDirectly(stateDir: string, bundle: string): Promise<boolean> {
+export async function deleteStoppedDirectly(stateDir: string, bundle: string, systemdDriver: boolean): Promise<boolean> {
   let spec: SpecForDelete;
   let cgroupPaths: unknown;
   try {
@@ -110,7 +111,7 @@ export async function deleteStoppedDirectly(stateDir: string, bundle: string): P
     return false;
   }
   if (!needsNoRunc(spec) || !isPathMap(cgroupPaths)) return false;
-  await removeCgroups(Object.values(cgroupPaths));
+  await removeCgroups(cgroupDirsToRemove(cgroupPaths, systemdDriver));
   // Synchronous: one small file, where the promise version takes a few pool round trips.
   rmSync(stateDir, { recursive: true, force: true });
   return true;
@@ -132,13 +133,30 @@ function isPathMap(v: unknown): v is Record<string, string> {
  * by the shim: a container whose runc state went missing still has its
  * cgroups removed (runc made some itself that systemd does not remove).
  */
-export async function readCgroupPaths(stateDir: string): Promise<string[] | undefined> {
+export async function readCgroupPaths(stateDir: string, systemdDriver: boolean): Promise<string[] | undefined> {
   try {
     const paths = (JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { cgroup_paths?: unknown }).cgroup_paths;
-    return isPathMap(paths) ? Object.values(paths) : undefined;
+    return isPathMap(paths) ? cgroupDirsToRemove(paths, systemdDriver) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Keys of runc's `cgroup_paths` that are systemd's own hierarchies: the
+ * unified one ('': v2, and v1's hybrid layout) and v1's name=systemd.
+ * Under the systemd driver they are the scope unit's cgroup, which systemd
+ * removes itself once the scope is empty. runc's delete removes them only
+ * after stopping the unit; removing them at the container's exit raced
+ * systemd's notice that the scope emptied (inotify on cgroup.events), and a
+ * missed notice left the scope deactivating, its machine registered, for
+ * seconds (seen in CI after `machinectl terminate`).
+ */
+const SYSTEMD_HIERARCHIES = new Set(['', 'name=systemd']);
+
+/** The cgroup directories the shim removes itself: all of runc's, less systemd's under the systemd driver. */
+export function cgroupDirsToRemove(paths: Record<string, string>, systemdDriver: boolean): string[] {
+  return Object.entries(paths).filter(([hierarchy]) => !(systemdDriver && SYSTEMD_HIERARCHIES.has(hierarchy))).map(([, dir]) => dir);
 }
 
 /** runc's RemovePaths: five passes, 10 ms apart and doubling, until every directory is gone. */

@@ -21,6 +21,11 @@ export interface RuntimeOptions {
 export class Runc {
   constructor(private readonly opts: RuntimeOptions) {}
 
+  /** Whether cgroups are systemd's (--systemd-cgroup): the scope's own cgroup is then systemd's to remove. */
+  get systemdDriver(): boolean {
+    return this.opts.systemdCgroup;
+  }
+
   /** runc's state directory for `id` (see runc-direct.ts); undefined for another runtime, whose layout differs. */
   stateDir(id: string): string | undefined {
     return path.basename(this.opts.binary) === 'runc' ? path.join(this.opts.root, id) : undefined;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { isRuntimeError } from '../../src/errors.js';
-import { deleteStoppedDirectly, startThroughExecFifo } from '../../src/shim/runc-direct.js';
+import { cgroupDirsToRemove, deleteStoppedDirectly, startThroughExecFifo } from '../../src/shim/runc-direct.js';
 import { makeFifo } from '../../src/shim/native.js';
 
 /** A stand-in for runc init: opens the FIFO for writing (blocking), writes `bytes`, holds it `holdMs`, exits. */
@@ -83,6 +83,34 @@ describe('shim/runc-direct', () => {
     });
   });
 
+  describe('cgroupDirsToRemove', () => {
+    // cgroup_paths of runc 1.1.5's state.json for a container in the systemd box (hybrid v1 layout).
+    const hybrid = {
+      '': '/sys/fs/cgroup/unified/system.slice/containerd-c1.scope',
+      blkio: '/sys/fs/cgroup/blkio/system.slice/containerd-c1.scope',
+      cpu: '/sys/fs/cgroup/cpu/system.slice/containerd-c1.scope',
+      cpuset: '/sys/fs/cgroup/cpuset/system.slice/containerd-c1.scope',
+      freezer: '/sys/fs/cgroup/freezer/system.slice/containerd-c1.scope',
+      memory: '/sys/fs/cgroup/memory/system.slice/containerd-c1.scope',
+      'name=systemd': '/sys/fs/cgroup/systemd/system.slice/containerd-c1.scope',
+      pids: '/sys/fs/cgroup/pids/system.slice/containerd-c1.scope',
+    };
+    const unified = { '': '/sys/fs/cgroup/system.slice/containerd-c1.scope' };
+
+    it("under the systemd driver leaves the scope's own cgroup (unified, name=systemd) to systemd", () => {
+      const dirs = cgroupDirsToRemove(hybrid, true);
+      expect(dirs).to.not.include(hybrid['']);
+      expect(dirs).to.not.include(hybrid['name=systemd']);
+      expect(dirs).to.have.members([hybrid.blkio, hybrid.cpu, hybrid.cpuset, hybrid.freezer, hybrid.memory, hybrid.pids]);
+      expect(cgroupDirsToRemove(unified, true)).to.deep.equal([]);
+    });
+
+    it('with cgroupfs (no systemd driver) removes every directory runc made', () => {
+      expect(cgroupDirsToRemove(hybrid, false)).to.have.members(Object.values(hybrid));
+      expect(cgroupDirsToRemove(unified, false)).to.deep.equal([unified['']]);
+    });
+  });
+
   describe('deleteStoppedDirectly', () => {
     const bundle = () => path.join(dir, 'bundle');
     const writeSpec = (spec: unknown) => {
@@ -94,7 +122,7 @@ describe('shim/runc-direct', () => {
     it('removes the state directory of a container with its own pid namespace', async () => {
       writeSpec(ownPidNs);
       writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ id: 'c1', cgroup_paths: {} }));
-      expect(await deleteStoppedDirectly(stateDir, bundle())).to.equal(true);
+      expect(await deleteStoppedDirectly(stateDir, bundle(), true)).to.equal(true);
       expect(existsSync(stateDir)).to.equal(false);
     });
 
@@ -110,14 +138,14 @@ describe('shim/runc-direct', () => {
       it(`leaves the delete to runc with ${what}, touching nothing`, async () => {
         writeSpec(spec);
         writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ id: 'c1', cgroup_paths: cgroupPaths }));
-        expect(await deleteStoppedDirectly(stateDir, bundle())).to.equal(false);
+        expect(await deleteStoppedDirectly(stateDir, bundle(), true)).to.equal(false);
         expect(existsSync(path.join(stateDir, 'state.json'))).to.equal(true);
       });
     }
 
     it('leaves the delete to runc when there is no state.json (not runc\'s layout)', async () => {
       writeSpec(ownPidNs);
-      expect(await deleteStoppedDirectly(stateDir, bundle())).to.equal(false);
+      expect(await deleteStoppedDirectly(stateDir, bundle(), true)).to.equal(false);
       expect(existsSync(stateDir)).to.equal(true);
     });
   });
