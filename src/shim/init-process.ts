@@ -7,6 +7,7 @@ import { waitForExit, waitForOomKill } from './native.js';
 import { readOomKills, memoryCgroupOf } from './oom.js';
 import type { CreateParams, ExitInfo, StateResult, StdioPaths } from './protocol.js';
 import type { Runc } from './runc.js';
+import { waitWithin } from '../wait-within.js';
 import { deleteStoppedDirectly, readCgroupPaths, removeCgroups, startThroughExecFifo } from './runc-direct.js';
 import { OUTPUT_DRAIN_LIMIT_MS, ProcessIO } from './process-io.js';
 import { validateLogRotation } from './rotating-log.js';
@@ -203,7 +204,7 @@ export class InitProcess implements InitActions {
     // slow to run on a loaded machine): wait for it to see the OOM or the cgroup
     // go, which follows the exit closely, with a bound in case neither comes.
     if (signal === 9 && !this.oomKilled && this.oomWatch) {
-      await Promise.race([this.oomWatch, new Promise((r) => setTimeout(r, OOM_VERDICT_LIMIT_MS))]);
+      await waitWithin(this.oomWatch, OOM_VERDICT_LIMIT_MS);
     }
     const oomKilled = signal === 9 && this.oomKilled;
     // Clients stop reading at the exit: let the last output reach them first (containerd does the same).

@@ -3,6 +3,7 @@ import net from 'node:net';
 import tty from 'node:tty';
 import { promisify } from 'node:util';
 import { failedPrecondition } from '../errors.js';
+import { waitWithin } from '../wait-within.js';
 import { ConsoleSocket } from './console.js';
 import { makePipe, setWindowSize } from './native.js';
 import type { StdioPaths } from './protocol.js';
@@ -163,9 +164,7 @@ export class ProcessIO {
    * child holding the pipe must not hold back the exit.
    */
   async drained(limitMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(this.copies), new Promise((r) => (timer = setTimeout(r, limitMs)))]);
-    clearTimeout(timer);
+    await waitWithin(Promise.all(this.copies), limitMs);
   }
 
   /** After the exit: nothing more is copied; the terminal and the FIFOs are closed. */

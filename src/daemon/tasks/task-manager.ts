@@ -29,6 +29,7 @@ import { TaskHost, type RootfsSource } from './task-host.js';
 import { readExitRecord, writeTaskRecord } from './task-record.js';
 import { parseSpec, runtimeBinary, writeBundleSpec } from './task-spec.js';
 import { verifyScope } from './verify-scope.js';
+import { waitWithin } from '../../wait-within.js';
 
 export { logPath, type RootfsSource } from './task-host.js';
 
@@ -346,10 +347,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
    * what is left).
    */
   async settled(withinMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
-    await Promise.race([Promise.all(this.releasing.values()), late]);
-    clearTimeout(timer);
+    await waitWithin(Promise.all(this.releasing.values()), withinMs);
   }
 
   /** Lets the deleted task's shim go: back to the launcher as the next standby if it serves no one else, else shut down. */
