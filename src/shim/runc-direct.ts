@@ -176,8 +176,12 @@ export async function removeCgroups(dirs: string[]): Promise<void> {
 
 /**
  * Removes one cgroup directory, sub-cgroups first; true once it is gone.
- * Synchronous rmdir: the kernel answers at once (an emptied memory cgroup
- * is released in the background), and the shim has nothing else to do.
+ * Synchronous rmdir, right at the exit: it then mostly comes before
+ * systemd's own clean-up of the emptied scope takes the kernel's cgroup
+ * lock. Measured in the box: 0.4-0.6 ms in 16 of 20 exits, 13-20 ms when
+ * systemd was first; on the pool it started later and lost that race in 12
+ * of 20. The exit event goes out before it (the daemon answers wait from
+ * that event: see ExitWaiters).
  */
 function removeCgroup(dir: string): boolean {
   try {

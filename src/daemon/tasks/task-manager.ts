@@ -30,6 +30,7 @@ import { readExitRecord, writeTaskRecord } from './task-record.js';
 import { parseSpec, runtimeBinary, writeBundleSpec } from './task-spec.js';
 import { verifyScope } from './verify-scope.js';
 import { waitWithin } from '../../wait-within.js';
+import { ExitWaiters } from './exit-waiters.js';
 
 export { logPath, type RootfsSource } from './task-host.js';
 
@@ -62,6 +63,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
   private readonly host: TaskHost;
   /** The last create queued per shim group (`<namespace>/<group>`). */
   private readonly groupLocks = new Map<string, Promise<void>>();
+  private readonly exitWaiters = new ExitWaiters();
 
   constructor(private readonly d: TaskManagerDeps) {
     super();
@@ -268,9 +270,9 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
     return scopeUsage(this.d.systemd, task.scope);
   }
 
+  /** The task's exit: at once when known, else the shim's exit event or its answer to wait (see ExitWaiters). */
   async wait(namespace: string, id: string): Promise<ExitInfo> {
-    const task = this.get(namespace, id);
-    return task.exit ?? task.shim.call('wait', {});
+    return this.exitWaiters.wait(this.get(namespace, id));
   }
 
   async state(namespace: string, id: string) {
@@ -411,6 +413,7 @@ export class TaskManager extends EventEmitter<{ exit: [Task, ExitInfo] }> {
 
   private exited(task: Task, exit: ExitInfo): void {
     task.exit = exit;
+    this.exitWaiters.exited(task, exit);
     // A dead container's machine means nothing, and machined drops it once the scope goes anyway:
     // release it now rather than on delete's path.
     this.host.releaseMachine(task);
