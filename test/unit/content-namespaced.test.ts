@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { NamespacedContentStore } from '../../src/daemon/metadata/content.js';
@@ -127,6 +127,30 @@ describe('daemon/metadata/content (namespaced content)', () => {
     expect(await blobFiles()).to.have.length(1);
     expect(await content.sweepBlobs()).to.deep.equal([digest]);
     expect(await blobFiles()).to.deep.equal([]);
+  });
+
+  it('reads a small blob whole from memory the second time, still only where the namespace has its record', async () => {
+    await put('a');
+    await put('b');
+    const first = await content.forNamespace('a').readAll(digest);
+    expect(first.equals(data)).to.equal(true);
+    first.fill(0); // a caller changing its bytes changes nobody else's
+    // The file gone behind the store's back: only the cache can answer now.
+    await rm(join(dir, 'content', 'blobs', 'sha256', digest.slice('sha256:'.length)));
+    expect((await content.forNamespace('a').readAll(digest)).equals(data)).to.equal(true);
+    expect((await content.forNamespace('b').readAll(digest)).equals(data)).to.equal(true);
+    await content.forNamespace('b').delete(digest);
+    expect((await rejection(content.forNamespace('b').readAll(digest))).kind).to.equal('NotFound');
+    expect((await rejection(content.forNamespace('c').readAll(digest))).kind).to.equal('NotFound');
+  });
+
+  it('drops a blob from memory when the sweep removes it, so a namespace that writes it again reads the new file', async () => {
+    await put('a');
+    await content.forNamespace('a').readAll(digest);
+    expect(content.smallBlobs.size).to.equal(1);
+    await content.forNamespace('a').delete(digest);
+    expect(await content.sweepBlobs()).to.deep.equal([digest]);
+    expect(content.smallBlobs.size).to.equal(0);
   });
 
   it('keeps ingests per namespace: the same ref in two namespaces is two ingests, each seen, resumed and aborted only in its own', async () => {

@@ -10,12 +10,15 @@ import { alreadyExists, invalidArgument, isRuntimeError, notFound, unavailable }
 import type { ContentStore, Expected, Info, Status, Writer, WriterOptions } from '../../snapshot/content.js';
 import { DEFAULT_READ_ALL_LIMIT, validateContentLabels, validateExpectedSize } from '../../snapshot/content-fs.js';
 import { validateDigest, type Digest } from '../../snapshot/digest.js';
+import type { BlobCache } from './blob-cache.js';
 import type { ContentRecord } from './db.js';
 import { NamespacedWriter, SharedWriter, type WriterHost } from './content-writers.js';
 
 /** What a view needs of the namespaced store (metadata/content.ts). */
 export interface ViewHost {
   readonly backend: ContentStore;
+  /** Small blobs read whole lately (see BlobCache). */
+  readonly smallBlobs: BlobCache;
   record(namespace: string, digest: Digest): ContentRecord | undefined;
   records(namespace: string): Array<{ digest: Digest; record: ContentRecord }>;
   commitGate<T>(fn: () => Promise<T>): Promise<T>;
@@ -64,7 +67,11 @@ export class NamespaceContentView implements ContentStore {
         fields: { digest, size: record.size, limit: max },
       });
     }
-    return this.host.backend.readAll(digest, { maxBytes: max });
+    const cached = this.host.smallBlobs.get(digest);
+    if (cached !== undefined && cached.length === record.size) return cached;
+    const data = await this.host.backend.readAll(digest, { maxBytes: max });
+    if (data.length === record.size) this.host.smallBlobs.set(digest, data);
+    return data;
   }
 
   async writer(options: WriterOptions): Promise<Writer> {

@@ -12,6 +12,7 @@ import { alreadyExists, isRuntimeError, notFound } from '../../errors.js';
 import type { ContentStore, Info, Status } from '../../snapshot/content.js';
 import type { Digest } from '../../snapshot/digest.js';
 import { Holds } from '../gc/holds.js';
+import { BlobCache } from './blob-cache.js';
 import { nsKey, nsRange, type ContentRecord, type MetadataDb } from './db.js';
 import type { NamespaceStore } from './namespaces.js';
 import { NamespaceContentView, recordInfo, type ViewHost } from './content-view.js';
@@ -39,6 +40,7 @@ export class NamespacedContentStore implements ContentNamespaces, ViewHost {
   private readonly pinned = new Map<Digest, number>();
   private readonly commits = new Holds();
   private sweeping: Promise<unknown> | undefined;
+  readonly smallBlobs = new BlobCache();
 
   private constructor(
     private readonly db: MetadataDb,
@@ -92,6 +94,7 @@ export class NamespacedContentStore implements ContentNamespaces, ViewHost {
       const removed: Digest[] = [];
       for (const info of await this.backend.list()) {
         if (held.has(info.digest)) continue;
+        this.smallBlobs.delete(info.digest);
         await this.backend.delete(info.digest).then(
           () => removed.push(info.digest),
           (err: unknown) => {
